@@ -1,0 +1,69 @@
+# churnradar — the two commands of the README:
+#   make demo   set up, generate the demo data, run every analysis, write the report
+#   make test   set up (with test extras and the system packages the tests need), run tests
+PYTHON ?= python3
+VENV   ?= .venv
+PY      = $(VENV)/bin/python
+PIP     = $(PY) -m pip
+DEMO_DIR ?= demo-workspace
+PYTEST_ARGS ?=
+
+.PHONY: demo test test-fast setup setup-test sysdeps lint bench clean help
+
+help:
+	@echo "make demo       - install and run the demo (writes $(DEMO_DIR)/)"
+	@echo "make test       - install test extras and system packages, run all tests"
+	@echo "make test-fast  - run tests without the slow suites (Spark, browser)"
+	@echo "make lint       - ruff"
+	@echo "make bench      - benchmarks (1M customers; long), results in BENCHMARKS.md"
+
+$(VENV)/bin/activate:
+	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "churnradar needs Python 3.11+"'
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install -q --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(VENV)/bin/activate
+	$(PIP) install -q -e .
+	@touch $@
+
+$(VENV)/.installed-test: pyproject.toml | $(VENV)/bin/activate
+	$(PIP) install -q -e '.[test]'
+	@touch $(VENV)/.installed $@
+
+setup: $(VENV)/.installed
+setup-test: $(VENV)/.installed-test
+
+# System packages of the browser and Spark suites: Debian's chromium, a small CJK font,
+# Java. Installed when we are root with apt; otherwise the suites say what is missing
+# (and fail under CI=true).
+sysdeps:
+	@missing=""; \
+	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
+	fc-list 2>/dev/null | grep -qiE 'wqy|noto sans cjk|noto serif cjk' || missing="$$missing fonts-wqy-microhei"; \
+	command -v java >/dev/null 2>&1 || missing="$$missing default-jre-headless"; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing system packages:$$missing"; \
+	    apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing >/dev/null; \
+	  else \
+	    echo "note: missing system packages:$$missing (browser/Spark tests will skip; they fail under CI=true)"; \
+	  fi; \
+	fi
+
+demo: setup
+	$(VENV)/bin/churnradar demo $(DEMO_DIR)
+
+test: sysdeps setup-test
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+test-fast: setup-test
+	$(PY) -m pytest -m "not slow" $(PYTEST_ARGS)
+
+lint: setup-test
+	$(VENV)/bin/ruff check src tests benchmarks
+
+bench: setup-test
+	$(PY) benchmarks/run.py
+
+clean:
+	rm -rf $(VENV) $(DEMO_DIR) .pytest_cache build *.egg-info src/*.egg-info

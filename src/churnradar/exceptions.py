@@ -1,0 +1,43 @@
+"""One hierarchy of errors and warnings for churnradar.
+
+Every message states the fact and, where one exists, the fix ("Suggestion: ...").
+The CLI turns any :class:`ChurnRadarError` into a one-line red message and exit code 1.
+"""
+
+from __future__ import annotations
+
+
+class ChurnRadarError(Exception):
+    """Base class of every error churnradar raises on purpose."""
+
+
+class SchemaError(ChurnRadarError):
+    """A table does not fit its contract (missing column, bad value, duplicate key...)."""
+
+
+class ImportFailed(ChurnRadarError):
+    """An import was refused; the workspace was left exactly as it was."""
+
+
+class NotFittedError(ChurnRadarError, ValueError):
+    """An estimator was used before ``fit``."""
+
+
+class SettingsError(ChurnRadarError):
+    """``churnradar.toml`` (or an argument standing in for it) is invalid."""
+
+
+class WorkspaceError(ChurnRadarError):
+    """The folder is not a workspace, or a table it needs is missing."""
+
+
+class InputError(ChurnRadarError):
+    """A command-line or API argument is out of range or inconsistent."""
+
+
+class LeakageWarning(UserWarning):
+    """Data after ``as_of`` could reach a feature."""
+
+
+class ConvergenceWarning(UserWarning):
+    """A model fit did not converge."""

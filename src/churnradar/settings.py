@@ -1,0 +1,288 @@
+"""Load, validate and write ``churnradar.toml``, the settings of a workspace.
+
+The file is small and flat on purpose; every key is documented in :data:`DEFAULT_TOML`
+(the text ``churnradar init`` writes). Validation names the exact key that is wrong:
+``SettingsError: churnradar.toml: [metrics] margin must be between 0 and 1, got 1.5``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import tomllib
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any, Literal
+
+from churnradar.exceptions import SettingsError
+
+LANGUAGES: tuple[str, ...] = ("zh-CN", "en")
+PERIODS: tuple[str, ...] = ("month", "quarter", "year")
+BASES: tuple[str, ...] = ("start", "end")
+BUSINESSES: tuple[str, ...] = ("auto", "contractual", "non_contractual")
+
+Language = Literal["zh-CN", "en"]
+Period = Literal["month", "quarter", "year"]
+Basis = Literal["start", "end"]
+Business = Literal["auto", "contractual", "non_contractual"]
+
+
+@dataclass(frozen=True)
+class ChurnSettings:
+    """How churn is defined (domain.md §1)."""
+
+    #: contractual (subscriptions) / non_contractual (transactions) / auto (whichever exists)
+    business: Business = "auto"
+    #: non-contractual: no purchase for this many days = churned (activity-based churn)
+    inactivity_days: int = 90
+    #: contractual: a new subscription starting at most this many days after the previous
+    #: one ended continues the same relationship (a renewal, not a churn + win-back)
+    contract_gap_days: int = 1
+    #: the date the data is complete up to; empty = the latest date found in the data
+    as_of: dt.date | None = None
+
+
+@dataclass(frozen=True)
+class MetricsSettings:
+    period: Period = "month"
+    basis: Basis = "start"
+    #: profit margin (企业盈利率) used for churn loss where no per-customer margin exists
+    margin: float = 0.2
+    #: segments with fewer customers at the period start are marked "too small to judge"
+    min_segment_size: int = 30
+    #: confidence level of the Wilson intervals
+    confidence: float = 0.95
+    #: a customer is "new" (acquisition cohort) for this many months after joining
+    new_customer_months: int = 6
+
+
+@dataclass(frozen=True)
+class SafetySettings:
+    """Thresholds of the four checks of the churn safety line (流失安全线, domain.md §2)."""
+
+    #: cost of acquiring and developing one new customer
+    acquisition_cost: float = 500.0
+    #: cost of keeping one existing customer (the ~5x rule of thumb is a default, not a fact)
+    retention_cost: float = 100.0
+    #: check 1: replacement cost of the churned customers as a share of period revenue
+    replacement_cost_warn: float = 0.05
+    replacement_cost_alert: float = 0.10
+    #: check 2: new-customer churn rate / established-customer churn rate
+    new_cohort_ratio_warn: float = 2.0
+    #: check 3: relative deviation of the latest period from the long-run rate
+    deviation_warn: float = 0.2
+    deviation_alert: float = 0.5
+    #: check 4: key-account churn, annualised
+    key_account_annual_warn: float = 0.10
+    key_account_annual_alert: float = 0.20
+
+
+@dataclass(frozen=True)
+class Settings:
+    language: Language = "zh-CN"
+    currency: str = "CNY"
+    churn: ChurnSettings = field(default_factory=ChurnSettings)
+    metrics: MetricsSettings = field(default_factory=MetricsSettings)
+    safety: SafetySettings = field(default_factory=SafetySettings)
+    #: per-table header mapping: {"customers": {"客户编号": "customer_id"}}
+    columns: dict[str, dict[str, str]] = field(default_factory=dict)
+
+    def with_overrides(self, **kwargs: Any) -> Settings:
+        return replace(self, **kwargs)
+
+
+DEFAULT_TOML = """\
+# churnradar settings (客户流失雷达 设置). Every key is optional; shown are the defaults.
+language = "zh-CN"          # zh-CN | en
+currency = "CNY"
+
+[churn]
+business = "auto"           # auto | contractual | non_contractual
+inactivity_days = 90        # non-contractual: no purchase for N days = churned
+contract_gap_days = 1       # contractual: a renewal within N days is not a churn
+# as_of = 2025-12-31        # data complete up to this date (default: latest date in data)
+
+[metrics]
+period = "month"            # month | quarter | year
+basis = "start"             # start (C/S, industry standard) | end (C/E, textbook)
+margin = 0.2                # profit margin for churn loss (企业盈利率)
+min_segment_size = 30       # smaller segments are marked "too small to judge"
+confidence = 0.95           # Wilson confidence intervals
+new_customer_months = 6     # "new customer" window for the acquisition-peak check
+
+[safety]                    # the churn safety line (流失安全线)
+acquisition_cost = 500.0    # cost of acquiring a new customer
+retention_cost = 100.0      # cost of keeping an existing one
+replacement_cost_warn = 0.05
+replacement_cost_alert = 0.10
+new_cohort_ratio_warn = 2.0
+deviation_warn = 0.2
+deviation_alert = 0.5
+key_account_annual_warn = 0.10
+key_account_annual_alert = 0.20
+
+# [columns.customers]       # map your own headers to churnradar's columns
+# "客户编号" = "customer_id"
+"""
+
+_SECTIONS: dict[str, type] = {
+    "churn": ChurnSettings,
+    "metrics": MetricsSettings,
+    "safety": SafetySettings,
+}
+_CHOICES: dict[str, tuple[str, ...]] = {
+    "language": LANGUAGES,
+    "business": BUSINESSES,
+    "period": PERIODS,
+    "basis": BASES,
+}
+
+
+def _check_choice(where: str, key: str, value: Any) -> None:
+    choices = _CHOICES.get(key)
+    if choices is not None and value not in choices:
+        raise SettingsError(f"{where}{key} must be one of {choices}, got {value!r}")
+
+
+def _coerce(where: str, key: str, value: Any, default: Any) -> Any:
+    """Check one value against the type of its default."""
+    if key == "as_of":
+        if value in (None, ""):
+            return None
+        if isinstance(value, dt.datetime):
+            return value.date()
+        if isinstance(value, dt.date):
+            return value
+        if isinstance(value, str):
+            try:
+                return dt.date.fromisoformat(value)
+            except ValueError:
+                pass
+        raise SettingsError(f"{where}as_of must be a date like 2025-12-31, got {value!r}")
+    if isinstance(default, bool):
+        if not isinstance(value, bool):
+            raise SettingsError(f"{where}{key} must be true or false, got {value!r}")
+        return value
+    if isinstance(default, int):
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise SettingsError(f"{where}{key} must be a whole number, got {value!r}")
+        if value < 0:
+            raise SettingsError(f"{where}{key} must not be negative, got {value!r}")
+        return value
+    if isinstance(default, float):
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise SettingsError(f"{where}{key} must be a number, got {value!r}")
+        return float(value)
+    if isinstance(default, str):
+        if not isinstance(value, str):
+            raise SettingsError(f"{where}{key} must be text, got {value!r}")
+        _check_choice(where, key, value)
+        return value
+    raise SettingsError(f"{where}{key}: unsupported value {value!r}")  # pragma: no cover
+
+
+def _section(name: str, cls: type, raw: Any, source: str) -> Any:
+    where = f"{source}: [{name}] "
+    if not isinstance(raw, dict):
+        raise SettingsError(f"{where}must be a table of keys, got {raw!r}")
+    known = {f.name: f for f in fields(cls)}
+    defaults = cls()
+    values: dict[str, Any] = {}
+    for key, value in raw.items():
+        if key not in known:
+            raise SettingsError(
+                f"{where}unknown key {key!r}. Known keys: {', '.join(sorted(known))}"
+            )
+        values[key] = _coerce(where, key, value, getattr(defaults, key))
+    obj = cls(**values)
+    _check_ranges(where, obj)
+    return obj
+
+
+def _check_ranges(where: str, obj: Any) -> None:
+    if isinstance(obj, MetricsSettings):
+        if not 0.0 <= obj.margin <= 1.0:
+            raise SettingsError(f"{where}margin must be between 0 and 1, got {obj.margin}")
+        if not 0.5 <= obj.confidence < 1.0:
+            raise SettingsError(
+                f"{where}confidence must be at least 0.5 and below 1, got {obj.confidence}"
+            )
+        if obj.new_customer_months < 1:
+            raise SettingsError(f"{where}new_customer_months must be at least 1")
+    if isinstance(obj, ChurnSettings) and obj.inactivity_days < 1:
+        raise SettingsError(f"{where}inactivity_days must be at least 1")
+    if isinstance(obj, SafetySettings):
+        for f in fields(obj):
+            if getattr(obj, f.name) < 0:
+                raise SettingsError(f"{where}{f.name} must not be negative")
+        pairs = [("replacement_cost_warn", "replacement_cost_alert"),
+                 ("deviation_warn", "deviation_alert"),
+                 ("key_account_annual_warn", "key_account_annual_alert")]
+        for warn, alert in pairs:
+            if getattr(obj, warn) > getattr(obj, alert):
+                raise SettingsError(f"{where}{warn} must not be above {alert}")
+
+
+def parse_settings(raw: dict[str, Any], source: str = "churnradar.toml") -> Settings:
+    """Validate a parsed TOML document into :class:`Settings`."""
+    top: dict[str, Any] = {}
+    known_top = {f.name for f in fields(Settings)}
+    for key, value in raw.items():
+        if key not in known_top:
+            raise SettingsError(
+                f"{source}: unknown key {key!r}. Known keys: {', '.join(sorted(known_top))}"
+            )
+        if key in _SECTIONS:
+            top[key] = _section(key, _SECTIONS[key], value, source)
+        elif key == "columns":
+            top[key] = _columns(value, source)
+        else:
+            top[key] = _coerce(f"{source}: ", key, value, getattr(Settings(), key))
+    return Settings(**top)
+
+
+def _columns(raw: Any, source: str) -> dict[str, dict[str, str]]:
+    from churnradar.schema import CONTRACTS
+
+    if not isinstance(raw, dict):
+        raise SettingsError(f"{source}: [columns] must be a table of tables")
+    out: dict[str, dict[str, str]] = {}
+    for table, mapping in raw.items():
+        if table not in CONTRACTS:
+            raise SettingsError(
+                f"{source}: [columns.{table}] is not a table churnradar knows. "
+                f"Tables: {', '.join(CONTRACTS)}"
+            )
+        if not isinstance(mapping, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in mapping.items()
+        ):
+            raise SettingsError(
+                f'{source}: [columns.{table}] must map header names to column names, '
+                f'e.g. "客户编号" = "customer_id"'
+            )
+        out[table] = dict(mapping)
+    return out
+
+
+def load_settings(path: str | Path) -> Settings:
+    """Read and validate a ``churnradar.toml``.
+
+    Raises
+    ------
+    SettingsError
+        The file is not valid TOML, or a key is unknown or has a wrong value.
+    """
+    path = Path(path)
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise SettingsError(f"{path}: settings file not found") from exc
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise SettingsError(f"{path}: not valid TOML: {exc}") from exc
+    return parse_settings(raw, source=path.name)
+
+
+__all__ = [
+    "BASES", "BUSINESSES", "DEFAULT_TOML", "LANGUAGES", "PERIODS", "ChurnSettings",
+    "MetricsSettings", "SafetySettings", "Settings", "load_settings", "parse_settings",
+    "Language", "Period", "Basis", "Business",
+]

@@ -1,0 +1,181 @@
+"""A workspace: settings, imported tables (Parquet) and the outputs of each run.
+
+Layout (design.md, "Workspace")::
+
+    DIR/churnradar.toml        settings
+    DIR/data/<table>.parquet   imported tables, each replaced atomically
+    DIR/runs/<run-id>/         outputs of each run, with settings and data fingerprints
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from churnradar.exceptions import WorkspaceError
+from churnradar.fsutil import atomic_path, atomic_write_text, sweep_temp_files
+from churnradar.schema import TABLES
+from churnradar.settings import DEFAULT_TOML, Settings, load_settings
+
+SETTINGS_FILE = "churnradar.toml"
+
+
+@dataclass
+class Workspace:
+    """An open workspace folder. Create one with :meth:`create`, open with :meth:`open`."""
+
+    root: Path
+    settings: Settings
+
+    # --- creation ------------------------------------------------------------------
+    @classmethod
+    def create(
+        cls, root: str | Path, *, language: str | None = None, exist_ok: bool = False
+    ) -> Workspace:
+        """Create a new workspace folder with default settings.
+
+        Raises
+        ------
+        WorkspaceError
+            ``root`` already holds a workspace (unless ``exist_ok``) or is a file.
+        """
+        root = Path(root)
+        if root.exists() and not root.is_dir():
+            raise WorkspaceError(f"{root} exists and is not a folder")
+        settings_path = root / SETTINGS_FILE
+        if settings_path.exists():
+            if not exist_ok:
+                raise WorkspaceError(
+                    f"{root} is already a workspace. Suggestion: choose another folder "
+                    f"or work in this one"
+                )
+            return cls.open(root)
+        (root / "data").mkdir(parents=True, exist_ok=True)
+        (root / "runs").mkdir(exist_ok=True)
+        text = DEFAULT_TOML
+        if language is not None and language != "zh-CN":
+            text = text.replace('language = "zh-CN"', f'language = "{language}"', 1)
+        atomic_write_text(settings_path, text)
+        return cls.open(root)
+
+    @classmethod
+    def open(cls, root: str | Path) -> Workspace:
+        root = Path(root)
+        settings_path = root / SETTINGS_FILE
+        if not settings_path.is_file():
+            raise WorkspaceError(
+                f"{root} is not a churnradar workspace (no {SETTINGS_FILE}). "
+                f"Suggestion: run `churnradar init {root}` first"
+            )
+        return cls(root=root, settings=load_settings(settings_path))
+
+    # --- paths ---------------------------------------------------------------------
+    @property
+    def settings_path(self) -> Path:
+        return self.root / SETTINGS_FILE
+
+    @property
+    def data_dir(self) -> Path:
+        return self.root / "data"
+
+    @property
+    def runs_dir(self) -> Path:
+        return self.root / "runs"
+
+    def table_path(self, table: str) -> Path:
+        if table not in TABLES:
+            raise WorkspaceError(f"unknown table {table!r}. Tables: {', '.join(TABLES)}")
+        return self.data_dir / f"{table}.parquet"
+
+    # --- tables --------------------------------------------------------------------
+    def has_table(self, table: str) -> bool:
+        return self.table_path(table).is_file()
+
+    def tables(self) -> list[str]:
+        """Names of the imported tables, in contract order."""
+        return [t for t in TABLES if self.has_table(t)]
+
+    def read_table(self, table: str) -> pa.Table:
+        if not self.has_table(table):
+            raise WorkspaceError(
+                f"table {table!r} has not been imported into {self.root}. "
+                f"Suggestion: churnradar import {self.root} {table} FILE"
+            )
+        return pq.read_table(self.table_path(table))
+
+    def write_table(self, table: str, data: pa.Table, *, metadata: dict[str, Any] | None = None,
+                    ) -> Path:
+        """Replace ``table`` atomically (temp file, fsync, rename)."""
+        target = self.table_path(table)
+        sweep_temp_files(self.data_dir)
+        if metadata:
+            meta = dict(data.schema.metadata or {})
+            meta[b"churnradar"] = json.dumps(metadata, ensure_ascii=False, default=str).encode()
+            data = data.replace_schema_metadata(meta)
+        with atomic_path(target) as tmp:
+            pq.write_table(data, tmp, compression="zstd")
+        return target
+
+    def table_info(self, table: str) -> dict[str, Any]:
+        """Rows, columns and the import metadata stored inside the Parquet file."""
+        pf = pq.ParquetFile(self.table_path(table))
+        meta = pf.schema_arrow.metadata or {}
+        info = json.loads(meta[b"churnradar"]) if b"churnradar" in meta else {}
+        return {"table": table, "rows": pf.metadata.num_rows,
+                "columns": pf.schema_arrow.names, **info}
+
+    def fingerprint(self, table: str) -> str:
+        """SHA-256 of the table's file: which data produced a run's numbers."""
+        h = hashlib.sha256()
+        with open(self.table_path(table), "rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                h.update(block)
+        return h.hexdigest()
+
+    # --- runs ----------------------------------------------------------------------
+    def new_run(self, kind: str) -> Path:
+        """Create ``runs/<timestamp>-<kind>/`` with a manifest of settings and data."""
+        stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+        self.runs_dir.mkdir(exist_ok=True)
+        n = 0
+        while True:
+            run_id = f"{stamp}-{kind}" + (f"-{n}" if n else "")
+            path = self.runs_dir / run_id
+            try:
+                path.mkdir()
+                break
+            except FileExistsError:
+                n += 1
+        manifest = {
+            "run_id": run_id,
+            "kind": kind,
+            "created_at": dt.datetime.now().isoformat(timespec="seconds"),
+            "churnradar_version": _version(),
+            "settings": self.settings_path.read_text(encoding="utf-8"),
+            "data": {t: {"sha256": self.fingerprint(t),
+                         "bytes": os.path.getsize(self.table_path(t))} for t in self.tables()},
+        }
+        atomic_write_text(path / "manifest.json",
+                          json.dumps(manifest, ensure_ascii=False, indent=2))
+        return path
+
+    def latest_run(self, kind: str) -> Path | None:
+        if not self.runs_dir.is_dir():
+            return None
+        runs = sorted(p for p in self.runs_dir.iterdir()
+                      if p.is_dir() and p.name.split("-", 2)[-1].startswith(kind))
+        return runs[-1] if runs else None
+
+
+def _version() -> str:
+    from churnradar import __version__
+
+    return __version__
