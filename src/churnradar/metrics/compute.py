@@ -1,0 +1,343 @@
+"""Compute every churn metric of a workspace (domain.md §2) into a :class:`MetricsResult`.
+
+The heavy work (spells, monthly revenue, revenue panel, lost revenue, flows per segment)
+is expressed in Ibis and runs on the chosen engine; only small per-period tables come
+back to pandas, where the stock-flow cumulation, the rates and the Wilson intervals are
+finished.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Sequence
+
+import ibis
+import ibis.expr.types as ir
+import pandas as pd
+
+from churnradar import schema as s
+from churnradar.exceptions import InputError, WorkspaceError
+from churnradar.lifecycle import Lifecycle, build_lifecycle
+from churnradar.metrics import safety
+from churnradar.metrics.cohorts import cohort_matrix, cohort_month
+from churnradar.metrics.flows import P, SEG, flow_events, stock_table
+from churnradar.metrics.periods import (
+    month_index_of,
+    period_end,
+    period_index,
+    period_index_of,
+    period_label,
+    period_start,
+)
+from churnradar.metrics.rates import convert_rate, wilson_interval
+from churnradar.metrics.result import (
+    DIMENSIONS,
+    PERIOD_COLUMNS,
+    SEGMENT_COLUMNS,
+    AnalysisStatus,
+    MetricsResult,
+)
+from churnradar.metrics.revenue import (
+    lost_revenue,
+    monthly_revenue,
+    period_revenue,
+    revenue_panel,
+)
+from churnradar.settings import PERIODS, Settings
+
+#: segment value for customers whose attribute is empty or who are not in customers
+MISSING = "—"
+#: customers-table column behind each dimension ("cohort" is derived)
+DIMENSION_COLUMNS: dict[str, str] = {
+    "grade": s.GRADE, "segment": s.SEGMENT, "region": s.REGION, "channel": s.CHANNEL,
+    "owner": s.OWNER_ID, "key_account": s.IS_KEY_ACCOUNT,
+}
+#: analyses that later parts of churnradar add (shown as "not yet" in the completeness)
+LATER_ANALYSES: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("reasons", ("churn_records", "complaints")),
+    ("risk_prediction", ("customers",)),
+    ("customer_value", ("transactions",)),
+    ("survival", ("customers",)),
+    ("retention_plan", ("customers",)),
+)
+
+Progress = Callable[[str], None]
+
+
+def available_dimensions(tables: dict[str, ir.Table]) -> list[str]:
+    cols = tables["customers"].columns if "customers" in tables else []
+    out = [d for d in DIMENSIONS if d == "cohort" or DIMENSION_COLUMNS.get(d) in cols]
+    return out
+
+
+def _segment_table(dim: str, tables: dict[str, ir.Table], cohorts: ir.Table) -> ir.Table:
+    if dim == "cohort":
+        year = (cohorts.cohort_m // 12).cast("string")
+        return cohorts.select(s.CUSTOMER_ID, **{SEG: year})
+    c = tables["customers"]
+    col = c[DIMENSION_COLUMNS[dim]]
+    if dim == "key_account":
+        val = ibis.ifelse(col, "key", "other")
+    else:
+        val = col.cast("string")
+        val = ibis.ifelse(val.strip() == "", ibis.null("string"), val)
+    return c.select(s.CUSTOMER_ID, **{SEG: val.fill_null(MISSING)})
+
+
+def _attach(t: ir.Table, seg: ir.Table | None) -> tuple[ir.Table, list[str]]:
+    if seg is None:
+        return t, []
+    j = t.left_join(seg, t[s.CUSTOMER_ID] == seg[s.CUSTOMER_ID])
+    j = j.mutate(**{SEG: j[SEG].fill_null(MISSING)})
+    return j, [SEG]
+
+
+def _finish(df: pd.DataFrame, period: str, as_of: dt.date) -> pd.DataFrame:
+    """Rates and labels from the counts and sums."""
+    S, E, C = df["start_count"], df["end_count"], df["churned_count"]
+    df["churn_rate_start"] = (C / S).where(S > 0)
+    df["churn_rate_end"] = (C / E).where(E > 0)
+    df["retention_rate_start"] = 1.0 - df["churn_rate_start"]
+    df["retention_rate_end"] = 1.0 - df["churn_rate_end"]
+    base = df["base_revenue"]
+    lost = df["churned_revenue"] + df["contraction"]
+    df["gross_revenue_churn"] = (lost / base).where(base > 0)
+    df["net_revenue_churn"] = ((lost - df["expansion"]) / base).where(base > 0)
+    df["net_revenue_retention"] = 1.0 - df["net_revenue_churn"]
+    df["arpu"] = (base / S).where(S > 0)
+    df["period_start"] = [period_start(int(p), period) for p in df[P]]
+    df["period_end"] = [period_end(int(p), period) for p in df[P]]
+    df["label"] = [period_label(int(p), period) for p in df[P]]
+    df["complete"] = [e <= as_of + dt.timedelta(days=1) for e in df["period_end"]]
+    return df
+
+
+class _Computation:
+    """The state of one metrics run; ``run()`` returns the result."""
+
+    def __init__(self, tables: dict[str, ir.Table], settings: Settings, period: str,
+                 dimensions: Sequence[str] | None, as_of: dt.date | None,
+                 progress: Progress | None) -> None:
+        if period not in PERIODS:
+            raise InputError(f"period must be one of {PERIODS}, got {period!r}")
+        if "customers" not in tables:
+            raise WorkspaceError(
+                "the customers table has not been imported. "
+                "Suggestion: churnradar import DIR customers FILE"
+            )
+        self.tables, self.settings, self.period = tables, settings, period
+        self.progress = progress or (lambda _msg: None)
+        avail = available_dimensions(tables)
+        if dimensions is None:
+            dims = avail
+        else:
+            unknown = [d for d in dimensions if d not in DIMENSIONS]
+            if unknown:
+                raise InputError(f"--by must be one of {DIMENSIONS}, got {unknown[0]!r}")
+            missing = [d for d in dimensions if d not in avail]
+            if missing:
+                raise WorkspaceError(
+                    f"cannot break churn down by {missing[0]!r}: the customers table has no "
+                    f"{DIMENSION_COLUMNS.get(missing[0], missing[0])!r} column. Suggestion: "
+                    f"re-import customers with that column (or map it with --map)"
+                )
+            dims = list(dimensions)
+        self.dimensions = dims
+        self.progress("lifecycle")
+        self.lc: Lifecycle = build_lifecycle(tables, settings.churn, as_of=as_of)
+        self.spells = self.lc.spells.cache()
+        warm = settings.churn.inactivity_days if self.lc.business == "non_contractual" else 0
+        first = self.lc.history_start + dt.timedelta(days=warm)
+        self.p_hi = period_index_of(self.lc.as_of, period)
+        self.p_lo = min(period_index_of(first, period) + 1, self.p_hi)
+        c = tables["customers"]
+        rate = (c[s.MARGIN_RATE].cast("float64") if s.MARGIN_RATE in c.columns
+                else ibis.null("float64"))
+        self.margin_rate = c.select(s.CUSTOMER_ID, **{s.MARGIN_RATE: rate})
+        self.cohorts = cohort_month(self.spells, c).cache()
+
+    # --- revenue inputs, computed once and cached on the engine -------------------
+    def prepare_revenue(self) -> None:
+        self.progress("revenue")
+        mrev = monthly_revenue(self.tables, self.lc.business, self.lc.as_of)
+        self.has_revenue = mrev is not None
+        if mrev is None:
+            return
+        m = self.settings.metrics.margin
+        self.mrev = mrev.cache()
+        self.prev_rev = period_revenue(self.mrev, self.period).cache()
+        self.panel = revenue_panel(self.prev_rev, self.spells, self.period, self.margin_rate,
+                                   m).cache()
+        self.lost = lost_revenue(self.mrev, self.spells, self.lc.business, self.period,
+                                 self.margin_rate, m).cache()
+
+    def table(self, seg: ir.Table | None) -> pd.DataFrame:
+        """The period table overall (seg None) or per segment."""
+        keys = [SEG] if seg is not None else []
+        events = flow_events(self.spells, self.period, seg).to_pandas()
+        df = stock_table(events, self.p_lo, self.p_hi, by_segment=seg is not None)
+        sums = ["revenue", "base_revenue", "churned_revenue", "contraction", "expansion",
+                "contraction_loss", "lost_revenue", "churn_loss"]
+        if self.has_revenue:
+            window = [P, *keys]
+            r, _ = _attach(self.prev_rev, seg)
+            rev = r.group_by(window).aggregate(revenue=r.revenue.sum())
+            pn, _ = _attach(self.panel, seg)
+            pan = pn.group_by(window).aggregate(
+                base_revenue=pn.prev.sum(),
+                churned_revenue=ibis.ifelse(pn.churned, pn.prev, 0.0).sum(),
+                contraction=pn.contraction.sum(),
+                expansion=pn.expansion.sum(),
+                contraction_loss=(pn.contraction * pn.mrate).sum(),
+            )
+            lo, _ = _attach(self.lost, seg)
+            lost = lo.group_by(window).aggregate(lost_revenue=lo.lost_revenue.sum(),
+                                                 churn_loss=lo.churn_loss.sum())
+            for part in (rev, pan, lost):
+                df = df.merge(part.to_pandas(), on=window, how="left")
+            df[sums] = df[sums].astype("float64").fillna(0.0)
+        else:
+            for col in sums:
+                df[col] = float("nan")
+        return _finish(df, self.period, self.lc.as_of)
+
+    def segment_table(self, dim: str) -> pd.DataFrame:
+        seg = _segment_table(dim, self.tables, self.cohorts)
+        df = self.table(seg)
+        conf = self.settings.metrics.confidence
+        ci = [wilson_interval(c, n, conf) for c, n in zip(df["churned_count"],
+                                                           df["start_count"], strict=True)]
+        df["ci_low"] = [lo for lo, _ in ci]
+        df["ci_high"] = [hi for _, hi in ci]
+        df["too_small"] = df["start_count"] < self.settings.metrics.min_segment_size
+        df.insert(0, "dimension", dim)
+        return df[list(SEGMENT_COLUMNS)].reset_index(drop=True)
+
+    def acquisition_split(self, p: int) -> tuple[int, int, int, int]:
+        """(new S, new C, established S, established C) for period ``p``."""
+        sp = self.spells
+        months = self.settings.metrics.new_customer_months
+        first_m = p * {"month": 1, "quarter": 3, "year": 12}[self.period]
+        cp = period_index(sp[s.CHURN_DATE], self.period)
+        active = sp.filter((period_index(sp[s.START_DATE], self.period) < p)
+                           & (cp.isnull() | (cp >= p)))
+        co = self.cohorts.select(cid=self.cohorts[s.CUSTOMER_ID], cm=self.cohorts.cohort_m)
+        ac = active.join(co, active[s.CUSTOMER_ID] == co.cid)
+        is_new = ac.cm >= first_m - months
+        ch = period_index(ac[s.CHURN_DATE], self.period) == p
+        row = ac.aggregate(
+            ns=ibis.ifelse(is_new, 1, 0).sum(), nc=ibis.ifelse(is_new & ch, 1, 0).sum(),
+            os=ibis.ifelse(~is_new, 1, 0).sum(), oc=ibis.ifelse(~is_new & ch, 1, 0).sum(),
+        ).to_pandas().fillna(0).iloc[0]
+        return int(row.ns), int(row.nc), int(row.os), int(row.oc)
+
+    def completeness(self) -> list[AnalysisStatus]:
+        have = set(self.tables)
+        cols = set(self.tables["customers"].columns)
+        out = [AnalysisStatus("churn_rates", "ran", ("customers", "subscriptions|transactions"))]
+        amount = (("subscriptions.amount_per_month",) if self.lc.business == "contractual"
+                  else ("transactions.amount",))
+        for name in ("revenue_churn", "churn_loss"):
+            out.append(AnalysisStatus(name, "ran" if self.has_revenue else "skipped", amount,
+                                      () if self.has_revenue else amount))
+        for dim in ("grade", "owner", "region", "segment", "channel", "key_account"):
+            need = f"customers.{DIMENSION_COLUMNS[dim]}"
+            ok = DIMENSION_COLUMNS[dim] in cols
+            out.append(AnalysisStatus(f"by_{dim}", "ran" if ok else "skipped", (need,),
+                                      () if ok else (need,)))
+        out.append(AnalysisStatus("cohorts", "ran", ("customers",)))
+        out.append(AnalysisStatus("safety_line", "ran", ("customers",)))
+        for name, needs in LATER_ANALYSES:
+            missing = tuple(t for t in needs if t not in have)
+            out.append(AnalysisStatus(name, "not_yet", needs, missing))
+        return out
+
+    def run(self) -> MetricsResult:
+        self.prepare_revenue()
+        self.progress("overall")
+        overall = self.table(None)
+        overall = overall[list(PERIOD_COLUMNS)]
+        by: dict[str, pd.DataFrame] = {}
+        for dim in self.dimensions:
+            self.progress(f"by {dim}")
+            by[dim] = self.segment_table(dim)
+        self.progress("cohorts")
+        as_of = self.lc.as_of
+        last_complete_m = month_index_of(as_of + dt.timedelta(days=1)) - 1
+        first_m = month_index_of(period_start(self.p_lo, self.period))
+        cohorts = cohort_matrix(self.cohorts, first_m, last_complete_m)
+        self.progress("safety line")
+        done = overall[overall["complete"]]
+        latest = (done if len(done) else overall).iloc[-1]
+        latest_p = period_index_of(latest["period_start"], self.period)
+        cfg = self.settings.safety
+        key_table = by.get("key_account")
+        if key_table is None and "key_account" in available_dimensions(self.tables):
+            key_table = self.segment_table("key_account")
+        checks = [
+            safety.check_cost(latest, cfg),
+            safety.check_acquisition_peak(*self.acquisition_split(latest_p),
+                                          label=latest["label"],
+                                          months=self.settings.metrics.new_customer_months,
+                                          cfg=cfg),
+            safety.check_deviation(overall, cfg),
+            safety.check_key_accounts(key_table, latest["label"], self.period, cfg),
+        ]
+        rate = latest["churn_rate_start"]
+        annual = (convert_rate(float(rate), self.period, "year")  # type: ignore[arg-type]
+                  if pd.notna(rate) else None)
+        return MetricsResult(
+            period=self.period,  # type: ignore[arg-type]
+            as_of=as_of,
+            business=self.lc.business,
+            currency=self.settings.currency,
+            margin=self.settings.metrics.margin,
+            confidence=self.settings.metrics.confidence,
+            min_segment_size=self.settings.metrics.min_segment_size,
+            overall=overall.reset_index(drop=True),
+            by=by,
+            cohorts=cohorts,
+            safety=checks,
+            completeness=self.completeness(),
+            annualised_churn_rate=annual,
+        )
+
+
+def compute_metrics_from_tables(tables: dict[str, ir.Table], settings: Settings, *,
+                                period: str | None = None,
+                                dimensions: Sequence[str] | None = None,
+                                as_of: dt.date | None = None,
+                                progress: Progress | None = None) -> MetricsResult:
+    """Compute the metrics from Ibis tables on any backend (see :func:`compute_metrics`)."""
+    return _Computation(tables, settings, period or settings.metrics.period, dimensions,
+                        as_of, progress).run()
+
+
+def compute_metrics(workspace, *, period: str | None = None,  # noqa: ANN001
+                    dimensions: Sequence[str] | None = None, as_of: dt.date | None = None,
+                    backend: str = "duckdb", con=None,  # noqa: ANN001
+                    progress: Progress | None = None) -> MetricsResult:
+    """Every churn metric of a workspace, per period and per segment.
+
+    Parameters
+    ----------
+    workspace
+        An open :class:`~churnradar.workspace.Workspace`.
+    period
+        ``"month"``, ``"quarter"`` or ``"year"`` (default: the settings).
+    dimensions
+        Segment breakdowns (``grade``, ``segment``, ``region``, ``channel``, ``owner``,
+        ``cohort``, ``key_account``); default: every one the customers table supports.
+    as_of
+        The date the data is complete up to (default: settings, else latest in the data).
+    backend, con
+        ``"duckdb"`` (default) or ``"pyspark"``, or an open Ibis connection.
+    progress
+        Called with the name of each step.
+    """
+    from churnradar import engine
+
+    con = con or engine.connect(backend)  # type: ignore[arg-type]
+    tables = engine.tables(con, workspace)
+    return compute_metrics_from_tables(tables, workspace.settings, period=period,
+                                       dimensions=dimensions, as_of=as_of, progress=progress)
