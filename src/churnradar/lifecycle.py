@@ -114,8 +114,9 @@ def data_bounds(tables: dict[str, ir.Table], business: Business,
     lo = _scalar_date(row["lo"])
     his = [d for d in (_scalar_date(row["hi_start"]), _scalar_date(row["hi_end"])) if d]
     if lo is None or not his:
-        raise WorkspaceError(f"the {'subscriptions' if business == 'contractual' else 'transactions'}"
-                             " table is empty: there is no activity to measure churn on")
+        table = "subscriptions" if business == "contractual" else "transactions"
+        raise WorkspaceError(f"the {table} table is empty: there is no activity to measure "
+                             "churn on")
     return lo, min(max(his), today)
 
 

@@ -254,10 +254,12 @@ ENUM_ALIASES[CATEGORY] = ENUM_ALIASES[REASON_CATEGORY]
 #: Applied after the user's own mapping, only to headers that are not already targets.
 BUILTIN_HEADER_MAP: dict[str, str] = {
     "客户编号": CUSTOMER_ID, "客户ID": CUSTOMER_ID, "客户id": CUSTOMER_ID, "客户号": CUSTOMER_ID,
-    "客户代码": CUSTOMER_ID, "用户编号": CUSTOMER_ID, "用户ID": CUSTOMER_ID, "经销商编号": CUSTOMER_ID,
+    "客户代码": CUSTOMER_ID, "用户编号": CUSTOMER_ID, "用户ID": CUSTOMER_ID,
+    "经销商编号": CUSTOMER_ID,
     "网点编号": CUSTOMER_ID, "customer id": CUSTOMER_ID, "customerid": CUSTOMER_ID,
     "客户名称": NAME, "客户名": NAME, "用户名称": NAME, "经销商名称": NAME, "网点名称": NAME,
-    "开户日期": SIGNUP_DATE, "注册日期": SIGNUP_DATE, "签约日期": SIGNUP_DATE, "入网日期": SIGNUP_DATE,
+    "开户日期": SIGNUP_DATE, "注册日期": SIGNUP_DATE, "签约日期": SIGNUP_DATE,
+    "入网日期": SIGNUP_DATE,
     "加入日期": SIGNUP_DATE,
     "等级": GRADE, "客户等级": GRADE, "级别": GRADE, "客户级别": GRADE,
     "大客户": IS_KEY_ACCOUNT, "是否大客户": IS_KEY_ACCOUNT, "重点客户": IS_KEY_ACCOUNT,

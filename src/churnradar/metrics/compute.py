@@ -20,7 +20,7 @@ from churnradar.exceptions import InputError, WorkspaceError
 from churnradar.lifecycle import Lifecycle, build_lifecycle
 from churnradar.metrics import safety
 from churnradar.metrics.cohorts import cohort_matrix, cohort_month
-from churnradar.metrics.flows import P, SEG, flow_events, stock_table
+from churnradar.metrics.flows import SEG, P, flow_events, stock_table
 from churnradar.metrics.periods import (
     month_index_of,
     period_end,

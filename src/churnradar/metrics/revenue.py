@@ -120,10 +120,8 @@ def lost_revenue(mrev: ir.Table, spells: ir.Table, business: str, period: str,
     k = PERIOD_MONTHS[period]
     ch = spells.filter(spells[s.CHURN_DATE].notnull())
     cp = period_index(ch[s.CHURN_DATE], period)
-    if business == "contractual":
-        anchor = cp * k - 1
-    else:
-        anchor = month_index(ch[LAST_ACTIVE_DATE])
+    # contracts: the period before the churn period; activity: ending at the last purchase
+    anchor = cp * k - 1 if business == "contractual" else month_index(ch[LAST_ACTIVE_DATE])
     ch = ch.select(cs=ch[s.CUSTOMER_ID], **{P: cp}, hi=anchor, lo=anchor - (k - 1))
     j = ch.left_join(mrev, [ch.cs == mrev[s.CUSTOMER_ID], mrev[M] >= ch.lo, mrev[M] <= ch.hi])
     g = j.group_by([j.cs, j[P], j.hi]).aggregate(
