@@ -64,14 +64,17 @@ def wilson_interval(successes: float, n: float, confidence: float = 0.95,
     .. [1] Wilson, E. B. (1927). Probable inference, the law of succession, and
        statistical inference. JASA 22(158), 209–212.
     """
-    if n <= 0:
+    if n <= 0 or successes > n:  # more churned than at the start: not a proportion
         return None, None
     z = NormalDist().inv_cdf(0.5 + confidence / 2.0)
     p = successes / n
     denom = 1.0 + z * z / n
     centre = (p + z * z / (2.0 * n)) / denom
     half = z * math.sqrt(p * (1.0 - p) / n + z * z / (4.0 * n * n)) / denom
-    return max(0.0, centre - half), min(1.0, centre + half)
+    # at p = 0 or p = 1 one bound is exact; do not let rounding put p outside its interval
+    lo = 0.0 if successes <= 0 else max(0.0, centre - half)
+    hi = 1.0 if successes >= n else min(1.0, centre + half)
+    return lo, hi
 
 
 @dataclass(frozen=True)

@@ -68,9 +68,8 @@ def monthly_revenue(tables: dict[str, ir.Table], business: str, as_of: dt.date,
     a_d = ibis.ifelse(j.a > j.m_start, j.a, j.m_start).epoch_days()
     b_d = ibis.ifelse(j.b < j.m_end, j.b, j.m_end).epoch_days()
     j = j.select(s.CUSTOMER_ID, M, r=j.amt * (b_d - a_d) / j.m_days)
-    return j.group_by([s.CUSTOMER_ID, M]).aggregate(
-        **{REV: j.r.sum(), MARGIN_AMT: ibis.null("float64").sum()}
-    )
+    g = j.group_by([s.CUSTOMER_ID, M]).aggregate(**{REV: j.r.sum()})
+    return g.mutate(**{MARGIN_AMT: ibis.null("float64")})
 
 
 def period_revenue(mrev: ir.Table, period: str) -> ir.Table:
