@@ -2,7 +2,8 @@
 
 - Monthly revenue per customer: transactions summed per month; subscriptions pro-rated
   by the days of each month they cover (``amount_per_month × days / days in month``, so a
-  full month is exactly the monthly amount).
+  full month is exactly the monthly amount). A subscription covers [start_date, end_date):
+  the end date is the first day without service.
 - Revenue churn compares each customer's revenue in period ``p`` with ``p − 1`` for the
   customers active at the start of ``p``: churned revenue (previous-period revenue of
   those who churned in ``p``), contraction and expansion of those retained.
@@ -21,7 +22,7 @@ import ibis.expr.types as ir
 
 from churnradar import schema as s
 from churnradar.lifecycle import LAST_ACTIVE_DATE
-from churnradar.metrics.periods import month_index, month_index_of, month_start, period_index
+from churnradar.metrics.periods import month_index, period_index
 from churnradar.metrics.rates import PERIOD_MONTHS
 
 M = "m"
@@ -30,14 +31,8 @@ REV = "revenue"
 MARGIN_AMT = "margin_amount"
 
 
-def month_calendar(first: dt.date, last: dt.date) -> ir.Table:
-    """One row per calendar month between two dates: m, m_start, m_end (exclusive), days."""
-    rows = []
-    for m in range(month_index_of(first), month_index_of(last) + 1):
-        a, b = month_start(m), month_start(m + 1)
-        rows.append({"m": m, "m_start": a, "m_end": b, "m_days": (b - a).days})
-    return ibis.memtable(rows, schema={"m": "int64", "m_start": "date", "m_end": "date",
-                                       "m_days": "int64"})
+def _month_start(m: ir.IntegerValue) -> ir.DateValue:
+    return ibis.date(m // 12, m % 12 + 1, 1)
 
 
 def monthly_revenue(tables: dict[str, ir.Table], business: str, as_of: dt.date,
@@ -61,14 +56,17 @@ def monthly_revenue(tables: dict[str, ir.Table], business: str, as_of: dt.date,
     end = ibis.ifelse(end > ibis.literal(stop), ibis.literal(stop), end)
     t = t.select(s.CUSTOMER_ID, a=t[s.START_DATE], b=end,
                  amt=t[s.AMOUNT_PER_MONTH].fill_null(0.0))
-    lo = t.aggregate(lo=t.a.min()).to_pandas().iloc[0]["lo"]
-    first = lo.date() if hasattr(lo, "date") else lo
-    cal = month_calendar(first, as_of)
-    j = t.join(cal, [cal.m_start < t.b, cal.m_end > t.a])
-    a_d = ibis.ifelse(j.a > j.m_start, j.a, j.m_start).epoch_days()
-    b_d = ibis.ifelse(j.b < j.m_end, j.b, j.m_end).epoch_days()
-    j = j.select(s.CUSTOMER_ID, M, r=j.amt * (b_d - a_d) / j.m_days)
-    g = j.group_by([s.CUSTOMER_ID, M]).aggregate(**{REV: j.r.sum()})
+    # one row per subscription and calendar month it touches. The range bounds are made
+    # columns first: with the expressions inline, PySpark 4.0 lost rows (parity test)
+    t = t.filter(t.b > t.a)
+    t = t.mutate(m0=month_index(t.a), m1=month_index(t.b - ibis.interval(days=1)))
+    t = t.mutate(**{M: ibis.range(t.m0, t.m1 + 1).unnest()})
+    t = t.mutate(m_start=_month_start(t[M]), m_end=_month_start(t[M] + 1))
+    a_d = ibis.ifelse(t.a > t.m_start, t.a, t.m_start).epoch_days()
+    b_d = ibis.ifelse(t.b < t.m_end, t.b, t.m_end).epoch_days()
+    days = t.m_end.epoch_days() - t.m_start.epoch_days()
+    t = t.mutate(r=t.amt * (b_d - a_d) / days)
+    g = t.group_by([s.CUSTOMER_ID, M]).aggregate(**{REV: t.r.sum()})
     return g.mutate(**{MARGIN_AMT: ibis.null("float64")})
 
 

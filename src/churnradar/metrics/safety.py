@@ -73,8 +73,9 @@ def check_deviation(overall: pd.DataFrame, cfg: SafetySettings) -> SafetyCheck:
     params = {"period": latest["label"], "rate": _r(rate), "long_run": _r(long_run),
               "periods": len(history)}
     if long_run == 0:
-        return SafetyCheck("deviation", "n/a", None, cfg.deviation_warn, cfg.deviation_alert,
-                           "metrics_safety_deviation_na", params)
+        status = "alert" if rate > 0 else "pass"
+        return SafetyCheck("deviation", status, None, cfg.deviation_warn, cfg.deviation_alert,
+                           f"metrics_safety_deviation_from_zero_{status}", params)
     dev = (rate - long_run) / long_run
     params["deviation"] = _r(dev)
     status = _status(dev, cfg.deviation_warn, cfg.deviation_alert) if dev > 0 else "pass"
