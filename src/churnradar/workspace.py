@@ -77,6 +77,52 @@ class Workspace:
             )
         return cls(root=root, settings=load_settings(settings_path))
 
+    def set_setting(self, section: str | None, key: str, value: str | int | float | bool,
+                    ) -> None:
+        """Set one key of ``churnradar.toml`` in place, keeping the file's comments.
+
+        ``value`` is written as a TOML literal (strings quoted, dates bare). The new
+        file is validated before it replaces the old one.
+        """
+        import re
+
+        from churnradar.settings import parse_settings
+
+        if isinstance(value, bool):
+            literal = "true" if value else "false"
+        elif isinstance(value, int | float):
+            literal = repr(value)
+        elif isinstance(value, dt.date):
+            literal = value.isoformat()
+        else:
+            literal = json.dumps(value, ensure_ascii=False)
+        lines = self.settings_path.read_text(encoding="utf-8").splitlines()
+        header = re.compile(r"^\s*\[([^\]]+)\]")
+        current: str | None = None
+        pattern = re.compile(rf"^\s*#?\s*{re.escape(key)}\s*=")
+        insert_at = None if section else 0
+        for i, line in enumerate(lines):
+            m = header.match(line)
+            if m:
+                current = m.group(1).strip()
+                if current == section:
+                    insert_at = i + 1
+                continue
+            if current == section and pattern.match(line):
+                lines[i] = f"{key} = {literal}"
+                break
+        else:
+            if insert_at is None:
+                lines += ["", f"[{section}]"]
+                insert_at = len(lines)
+            lines.insert(insert_at, f"{key} = {literal}")
+        text = "\n".join(lines) + "\n"
+        import tomllib
+
+        settings = parse_settings(tomllib.loads(text), source=self.settings_path.name)
+        atomic_write_text(self.settings_path, text)
+        self.settings = settings
+
     # --- paths ---------------------------------------------------------------------
     @property
     def settings_path(self) -> Path:

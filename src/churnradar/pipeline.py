@@ -1,0 +1,152 @@
+"""The main jobs end to end, shared by the CLI (and later the web app).
+
+- :func:`run_metrics` — compute the metrics of a workspace and save them in a run folder;
+- :func:`build_report` — metrics + the HTML report and Excel workbook;
+- :func:`run_demo` — generate demo data, write it as a user's export files, import them
+  through the same path a user's files take, run every analysis, write the report.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from churnradar.exceptions import WorkspaceError
+from churnradar.i18n import check_language
+from churnradar.metrics import MetricsResult, compute_metrics
+from churnradar.metrics.store import save_result
+from churnradar.workspace import SETTINGS_FILE, Workspace
+
+#: step(name, done, total) — name is a catalog key suffix (``pipeline_step_<name>``)
+Step = Callable[[str, int, int | None], None]
+
+
+def _no_step(_name: str, _done: int, _total: int | None) -> None:
+    return None
+
+
+@dataclass
+class MetricsRun:
+    result: MetricsResult
+    run_dir: Path
+
+
+@dataclass
+class ReportOutcome:
+    result: MetricsResult
+    html: Path
+    excel: Path | None
+    run_dir: Path
+
+
+@dataclass
+class DemoOutcome:
+    workspace: Path
+    report: ReportOutcome
+    imported: dict[str, int] = field(default_factory=dict)
+    export_dir: Path | None = None
+
+
+def run_metrics(ws: Workspace, *, period: str | None = None,
+                dimensions: Sequence[str] | None = None, as_of: dt.date | None = None,
+                backend: str = "duckdb", step: Step | None = None) -> MetricsRun:
+    """Compute the metrics and save them to ``runs/<id>-metrics/``."""
+    step = step or _no_step
+    steps = ["lifecycle", "revenue", "overall", *[f"by {d}" for d in (dimensions or [])],
+             "cohorts", "safety line"]
+    seen: list[str] = []
+
+    def progress(name: str) -> None:
+        seen.append(name)
+        step("metrics", len(seen), max(len(steps), len(seen)))
+
+    result = compute_metrics(ws, period=period, dimensions=dimensions, as_of=as_of,
+                             backend=backend, progress=progress)
+    run_dir = ws.new_run("metrics")
+    save_result(result, run_dir)
+    return MetricsRun(result=result, run_dir=run_dir)
+
+
+def build_report(ws: Workspace, *, lang: str | None = None, out: Path | None = None,
+                 excel: Path | None = None, period: str | None = None,
+                 step: Step | None = None) -> ReportOutcome:
+    """Metrics + report. The HTML (and Excel) files go to the run folder, and are copied
+    to ``out`` / ``excel`` when given."""
+    from churnradar.report import write_excel_report, write_html_report
+
+    step = step or _no_step
+    lang = check_language(lang or ws.settings.language)
+    run = run_metrics(ws, period=period, step=step)
+    step("report", 0, 2)
+    name = ws.root.resolve().name
+    html = write_html_report(run.result, run.run_dir / "report.html", lang=lang, workspace=name)
+    step("report", 1, 2)
+    xlsx = write_excel_report(run.result, run.run_dir / "report.xlsx", lang=lang, workspace=name)
+    step("report", 2, 2)
+    if out is not None:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(html, out)
+        html = out
+    if excel is not None:
+        excel.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(xlsx, excel)
+        xlsx = excel
+    return ReportOutcome(result=run.result, html=html, excel=xlsx, run_dir=run.run_dir)
+
+
+def _demo_workspace(folder: Path, lang: str) -> Workspace:
+    if (folder / SETTINGS_FILE).exists():
+        ws = Workspace.open(folder)
+        if ws.settings.language != lang:
+            ws.set_setting(None, "language", lang)
+        return ws
+    if folder.exists() and any(folder.iterdir()):
+        raise WorkspaceError(
+            f"{folder} exists and is not empty. Suggestion: give the demo a new folder"
+        )
+    return Workspace.create(folder, language=lang)
+
+
+def run_demo(folder: str | Path, *, industry: str = "telecom", n_customers: int = 20_000,
+             lang: str = "zh-CN", random_state: int = 0,
+             step: Step | None = None) -> DemoOutcome:
+    """Generate demo data and run the main job on it, as a user would.
+
+    The generated tables are written as export files (``DIR/exports/*.csv``, the
+    customers file with Chinese headers in GB18030 for zh-CN) and imported with
+    :func:`churnradar.io.import_table`, so the demo exercises the user's path.
+    """
+    from churnradar.datasets import INDUSTRIES, make_demo_data, write_demo_files
+    from churnradar.exceptions import InputError
+    from churnradar.io import import_table
+
+    step = step or _no_step
+    lang = check_language(lang)
+    if industry not in INDUSTRIES:
+        raise InputError(f"--industry must be one of {tuple(INDUSTRIES)}, got {industry!r}")
+    if n_customers < 100:
+        raise InputError(f"--customers must be at least 100, got {n_customers}")
+    folder = Path(folder)
+    ws = _demo_workspace(folder, lang)
+    step("generate", 0, 1)
+    data = make_demo_data(industry, n_customers=n_customers,  # type: ignore[arg-type]
+                          random_state=random_state)
+    step("generate", 1, 1)
+    exports = folder / "exports"
+    files = write_demo_files(data, exports, lang=lang)
+    ws.set_setting("churn", "as_of", data.as_of)
+    if industry == "dealers":
+        # small dealers order every ~3-4 months: 90 days of silence is not yet churn
+        ws.set_setting("churn", "inactivity_days", 180)
+    imported: dict[str, int] = {}
+    total = len(files)
+    for i, (table, path) in enumerate(files.items()):
+        step("import", i, total)
+        res = import_table(ws, table, path, lang=lang)
+        imported[table] = res.rows_imported
+    step("import", total, total)
+    report = build_report(ws, lang=lang, step=step)
+    return DemoOutcome(workspace=folder, report=report, imported=imported, export_dir=exports)

@@ -1,0 +1,29 @@
+"""A million dealers: about ten million orders, fast and within memory."""
+
+from __future__ import annotations
+
+import time
+
+import pyarrow.compute as pc
+import pytest
+
+from churnradar.datasets import make_demo_data
+
+
+@pytest.mark.slow
+def test_million_dealers() -> None:
+    began = time.perf_counter()
+    data = make_demo_data("dealers", 1_000_000, random_state=0)
+    elapsed = time.perf_counter() - began
+    assert elapsed < 120
+    orders = data.tables["transactions"]
+    assert orders.num_rows == pytest.approx(10_000_000, rel=0.2)
+    assert data.tables["customers"].num_rows == 1_000_000
+    assert data.tables["customers"].column("customer_id")[-1].as_py() == "D1000000"
+    assert pc.count_distinct(orders.column("transaction_id")).as_py() == orders.num_rows
+    assert pc.count_distinct(orders.column("customer_id")).as_py() == 1_000_000
+    assert pc.max(orders.column("date")).as_py() <= data.as_of
+    assert pc.min(orders.column("date")).as_py() >= data.start
+    assert pc.min(orders.column("amount")).as_py() >= 0
+    churn = data.tables["churn_records"]
+    assert churn.group_by(["customer_id", "churn_date"]).aggregate([]).num_rows == churn.num_rows
