@@ -37,7 +37,12 @@ def _date(value: str | None) -> dt.date | None:
 
 
 def build_app(lang: str) -> typer.Typer:
-    """The Typer application with help texts in ``lang``."""
+    """The Typer application with help texts in ``lang``.
+
+    ``lang`` is also the default language of commands that work without a workspace;
+    commands in a workspace default to the workspace's language. ``--lang`` overrides.
+    """
+    app_lang = lang
 
     def h(key: str) -> str:
         return t(f"cli_help_{key}", lang)
@@ -64,19 +69,19 @@ def build_app(lang: str) -> typer.Typer:
 
     # --- init ------------------------------------------------------------------------
     @app.command("init", help=h("init"))
-    @handle_errors()
+    @handle_errors(app_lang)
     def init_cmd(directory: Dir, lang: Lang = None) -> None:
         from churnradar.i18n import check_language
         from churnradar.workspace import Workspace
 
-        lg = check_language(lang or "zh-CN")
+        lg = check_language(lang or app_lang)
         ws = Workspace.create(directory, language=lg)
         console.print(t("cli_init_done", lg, path=str(ws.root)))
         console.print(t("cli_next_import", lg, path=str(ws.root)))
 
     # --- import ----------------------------------------------------------------------
     @app.command("import", help=h("import"))
-    @handle_errors()
+    @handle_errors(app_lang)
     def import_cmd(
         directory: Dir,
         table: Annotated[str, typer.Argument(help=h("table"), show_default=False)],
@@ -121,7 +126,7 @@ def build_app(lang: str) -> typer.Typer:
 
     # --- tables ----------------------------------------------------------------------
     @app.command("tables", help=h("tables"))
-    @handle_errors()
+    @handle_errors(app_lang)
     def tables_cmd(directory: Dir, lang: Lang = None) -> None:
         from rich.table import Table
 
@@ -140,7 +145,7 @@ def build_app(lang: str) -> typer.Typer:
 
     # --- metrics ---------------------------------------------------------------------
     @app.command("metrics", help=h("metrics"))
-    @handle_errors()
+    @handle_errors(app_lang)
     def metrics_cmd(
         directory: Dir,
         period: Annotated[str | None, typer.Option(help=h("period"))] = None,
@@ -176,7 +181,7 @@ def build_app(lang: str) -> typer.Typer:
 
     # --- calc ------------------------------------------------------------------------
     @app.command("calc", help=h("calc"))
-    @handle_errors()
+    @handle_errors(app_lang)
     def calc_cmd(
         start: Annotated[int, typer.Option("--start", help=h("calc_start"))],
         new: Annotated[int, typer.Option("--new", help=h("calc_new"))],
@@ -193,7 +198,7 @@ def build_app(lang: str) -> typer.Typer:
         from churnradar.i18n import check_language
         from churnradar.metrics import aggregate_churn
 
-        lg = check_language(lang or "zh-CN")
+        lg = check_language(lang or app_lang)
         r = aggregate_churn(start, new, end, lost_revenue=lost_revenue, arpu=arpu,
                             margin=margin)
         if json_:
@@ -204,7 +209,7 @@ def build_app(lang: str) -> typer.Typer:
 
     # --- report ----------------------------------------------------------------------
     @app.command("report", help=h("report"))
-    @handle_errors()
+    @handle_errors(app_lang)
     def report_cmd(
         directory: Dir,
         out: Annotated[Path | None, typer.Option("--out", help=h("out"))] = None,
@@ -225,7 +230,7 @@ def build_app(lang: str) -> typer.Typer:
 
     # --- demo ------------------------------------------------------------------------
     @app.command("demo", help=h("demo"))
-    @handle_errors()
+    @handle_errors(app_lang)
     def demo_cmd(
         directory: Dir,
         industry: Annotated[str, typer.Option(help=h("industry"))] = "telecom",
@@ -236,7 +241,7 @@ def build_app(lang: str) -> typer.Typer:
         from churnradar.i18n import check_language
         from churnradar.pipeline import run_demo
 
-        lg = check_language(lang or "zh-CN")
+        lg = check_language(lang or app_lang)
         with step_progress(lg) as step:
             res = run_demo(directory, industry=industry, n_customers=customers, lang=lg,
                            random_state=seed, step=step)

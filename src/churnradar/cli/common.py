@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import functools
 import os
-import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
@@ -59,13 +58,13 @@ def fail(message: str, lang: str) -> typer.Exit:
     return typer.Exit(1)
 
 
-def handle_errors(lang_arg: str = "lang") -> Callable[[F], F]:
+def handle_errors(default_lang: str, lang_arg: str = "lang") -> Callable[[F], F]:
     """Turn library errors into a red line and exit code 1, never a traceback."""
 
     def deco(fn: F) -> F:
         @functools.wraps(fn)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            lang = kwargs.get(lang_arg) or lang_from_argv(sys.argv[1:])
+            lang = kwargs.get(lang_arg) or default_lang
             try:
                 return fn(*args, **kwargs)
             except ChurnRadarError as exc:
