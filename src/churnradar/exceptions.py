@@ -8,7 +8,28 @@ from __future__ import annotations
 
 
 class ChurnRadarError(Exception):
-    """Base class of every error churnradar raises on purpose."""
+    """Base class of every error churnradar raises on purpose.
+
+    An error raised with a catalog ``key`` (and its ``params``) can be shown in either
+    language with :meth:`localized`; ``str(error)`` is the English text.
+    """
+
+    def __init__(self, message: str = "", *, key: str | None = None, **params: object):
+        if key is not None and not message:
+            from churnradar.i18n import t
+
+            message = t(key, "en", **params)
+        super().__init__(message)
+        self.key = key
+        self.params = params
+
+    def localized(self, lang: str | None) -> str:
+        """The message in ``lang`` (the English text where no catalog key was given)."""
+        if self.key is None:
+            return str(self)
+        from churnradar.i18n import t
+
+        return t(self.key, lang, **self.params)
 
 
 class SchemaError(ChurnRadarError):

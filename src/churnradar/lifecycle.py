@@ -59,19 +59,14 @@ def detect_business(tables: dict[str, ir.Table], settings: ChurnSettings) -> Bus
     if settings.business != "auto":
         needed = "subscriptions" if settings.business == "contractual" else "transactions"
         if needed not in tables:
-            raise WorkspaceError(
-                f"business = {settings.business!r} needs the {needed} table, which has not "
-                f"been imported. Suggestion: churnradar import DIR {needed} FILE"
-            )
+            raise WorkspaceError(key="err_business_table", business=settings.business,
+                                 table=needed)
         return settings.business
     if "subscriptions" in tables:
         return "contractual"
     if "transactions" in tables:
         return "non_contractual"
-    raise WorkspaceError(
-        "churn needs either a subscriptions table (contractual business) or a transactions "
-        "table (non-contractual business). Suggestion: churnradar import DIR transactions FILE"
-    )
+    raise WorkspaceError(key="err_no_activity_table")
 
 
 def _scalar_date(value: object) -> dt.date | None:
@@ -115,8 +110,7 @@ def data_bounds(tables: dict[str, ir.Table], business: Business,
     his = [d for d in (_scalar_date(row["hi_start"]), _scalar_date(row["hi_end"])) if d]
     if lo is None or not his:
         table = "subscriptions" if business == "contractual" else "transactions"
-        raise WorkspaceError(f"the {table} table is empty: there is no activity to measure "
-                             "churn on")
+        raise WorkspaceError(key="err_empty_activity", table=table)
     return lo, min(max(his), today)
 
 

@@ -9,12 +9,12 @@
 from __future__ import annotations
 
 import datetime as dt
-import shutil
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from churnradar.exceptions import WorkspaceError
+from churnradar.fsutil import atomic_copy
 from churnradar.i18n import check_language
 from churnradar.metrics import MetricsResult, compute_metrics
 from churnradar.metrics.store import save_result
@@ -87,13 +87,9 @@ def build_report(ws: Workspace, *, lang: str | None = None, out: Path | None = N
     xlsx = write_excel_report(run.result, run.run_dir / "report.xlsx", lang=lang, workspace=name)
     step("report", 2, 2)
     if out is not None:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(html, out)
-        html = out
+        html = atomic_copy(html, out)
     if excel is not None:
-        excel.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(xlsx, excel)
-        xlsx = excel
+        xlsx = atomic_copy(xlsx, excel)
     return ReportOutcome(result=run.result, html=html, excel=xlsx, run_dir=run.run_dir)
 
 
@@ -104,9 +100,7 @@ def _demo_workspace(folder: Path, lang: str) -> Workspace:
             ws.set_setting(None, "language", lang)
         return ws
     if folder.exists() and any(folder.iterdir()):
-        raise WorkspaceError(
-            f"{folder} exists and is not empty. Suggestion: give the demo a new folder"
-        )
+        raise WorkspaceError(key="err_demo_folder", path=str(folder))
     return Workspace.create(folder, language=lang)
 
 
@@ -126,9 +120,9 @@ def run_demo(folder: str | Path, *, industry: str = "telecom", n_customers: int 
     step = step or _no_step
     lang = check_language(lang)
     if industry not in INDUSTRIES:
-        raise InputError(f"--industry must be one of {tuple(INDUSTRIES)}, got {industry!r}")
+        raise InputError(key="err_industry", choices=", ".join(INDUSTRIES), value=industry)
     if n_customers < 100:
-        raise InputError(f"--customers must be at least 100, got {n_customers}")
+        raise InputError(key="err_demo_size", value=n_customers)
     folder = Path(folder)
     ws = _demo_workspace(folder, lang)
     step("generate", 0, 1)
@@ -141,6 +135,8 @@ def run_demo(folder: str | Path, *, industry: str = "telecom", n_customers: int 
     if industry == "dealers":
         # small dealers order every ~3-4 months: 90 days of silence is not yet churn
         ws.set_setting("churn", "inactivity_days", 180)
+        # orders are lumpy: monthly revenue retention swings wildly, quarters read better
+        ws.set_setting("metrics", "period", "quarter")
     imported: dict[str, int] = {}
     total = len(files)
     for i, (table, path) in enumerate(files.items()):

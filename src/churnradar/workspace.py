@@ -53,10 +53,7 @@ class Workspace:
         settings_path = root / SETTINGS_FILE
         if settings_path.exists():
             if not exist_ok:
-                raise WorkspaceError(
-                    f"{root} is already a workspace. Suggestion: choose another folder "
-                    f"or work in this one"
-                )
+                raise WorkspaceError(key="err_already_workspace", path=str(root))
             return cls.open(root)
         (root / "data").mkdir(parents=True, exist_ok=True)
         (root / "runs").mkdir(exist_ok=True)
@@ -71,10 +68,7 @@ class Workspace:
         root = Path(root)
         settings_path = root / SETTINGS_FILE
         if not settings_path.is_file():
-            raise WorkspaceError(
-                f"{root} is not a churnradar workspace (no {SETTINGS_FILE}). "
-                f"Suggestion: run `churnradar init {root}` first"
-            )
+            raise WorkspaceError(key="err_not_workspace", path=str(root))
         return cls(root=root, settings=load_settings(settings_path))
 
     def set_setting(self, section: str | None, key: str, value: str | int | float | bool,
@@ -138,7 +132,7 @@ class Workspace:
 
     def table_path(self, table: str) -> Path:
         if table not in TABLES:
-            raise WorkspaceError(f"unknown table {table!r}. Tables: {', '.join(TABLES)}")
+            raise WorkspaceError(key="err_unknown_table", table=table, tables=", ".join(TABLES))
         return self.data_dir / f"{table}.parquet"
 
     # --- tables --------------------------------------------------------------------
@@ -151,10 +145,7 @@ class Workspace:
 
     def read_table(self, table: str) -> pa.Table:
         if not self.has_table(table):
-            raise WorkspaceError(
-                f"table {table!r} has not been imported into {self.root}. "
-                f"Suggestion: churnradar import {self.root} {table} FILE"
-            )
+            raise WorkspaceError(key="err_table_missing", table=table, path=str(self.root))
         return pq.read_table(self.table_path(table))
 
     def write_table(self, table: str, data: pa.Table, *, metadata: dict[str, Any] | None = None,

@@ -33,7 +33,7 @@ def _date(value: str | None) -> dt.date | None:
     try:
         return dt.date.fromisoformat(value)
     except ValueError:
-        raise InputError(f"--as-of must be a date like 2025-12-31, got {value!r}") from None
+        raise InputError(key="err_as_of", value=value) from None
 
 
 def build_app(lang: str) -> typer.Typer:
@@ -164,7 +164,7 @@ def build_app(lang: str) -> typer.Typer:
         lg = lang or ws.settings.language
         basis_ = basis or ws.settings.metrics.basis
         if basis_ not in BASES:
-            raise InputError(f"--basis must be one of {BASES}, got {basis_!r}")
+            raise InputError(key="err_basis", choices=", ".join(BASES), value=basis_)
         with step_progress(lg) as step:
             run = run_metrics(ws, period=period, dimensions=by, as_of=_date(as_of), step=step)
         result = run.result

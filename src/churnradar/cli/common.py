@@ -68,7 +68,7 @@ def handle_errors(default_lang: str, lang_arg: str = "lang") -> Callable[[F], F]
             try:
                 return fn(*args, **kwargs)
             except ChurnRadarError as exc:
-                raise fail(str(exc), lang) from None
+                raise fail(exc.localized(lang), lang) from None
             except (FileNotFoundError, PermissionError, IsADirectoryError) as exc:
                 raise fail(f"{exc.strerror}: {exc.filename}", lang) from None
 

@@ -119,12 +119,9 @@ class _Computation:
                  dimensions: Sequence[str] | None, as_of: dt.date | None,
                  progress: Progress | None) -> None:
         if period not in PERIODS:
-            raise InputError(f"period must be one of {PERIODS}, got {period!r}")
+            raise InputError(key="err_period", choices=", ".join(PERIODS), value=period)
         if "customers" not in tables:
-            raise WorkspaceError(
-                "the customers table has not been imported. "
-                "Suggestion: churnradar import DIR customers FILE"
-            )
+            raise WorkspaceError(key="err_no_customers")
         self.tables, self.settings, self.period = tables, settings, period
         self.progress = progress or (lambda _msg: None)
         avail = available_dimensions(tables)
@@ -133,14 +130,11 @@ class _Computation:
         else:
             unknown = [d for d in dimensions if d not in DIMENSIONS]
             if unknown:
-                raise InputError(f"--by must be one of {DIMENSIONS}, got {unknown[0]!r}")
+                raise InputError(key="err_by", choices=", ".join(DIMENSIONS), value=unknown[0])
             missing = [d for d in dimensions if d not in avail]
             if missing:
-                raise WorkspaceError(
-                    f"cannot break churn down by {missing[0]!r}: the customers table has no "
-                    f"{DIMENSION_COLUMNS.get(missing[0], missing[0])!r} column. Suggestion: "
-                    f"re-import customers with that column (or map it with --map)"
-                )
+                raise WorkspaceError(key="err_by_missing_column", dimension=missing[0],
+                                     column=DIMENSION_COLUMNS.get(missing[0], missing[0]))
             dims = list(dimensions)
         self.dimensions = dims
         self.progress("lifecycle")

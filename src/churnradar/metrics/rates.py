@@ -111,13 +111,13 @@ class AggregateChurn:
 
 def _count(name: str, value: float) -> int:
     if isinstance(value, bool) or value is None:
-        raise InputError(f"{name} must be a whole number, got {value!r}")
+        raise InputError(key="err_whole_number", name=name, value=value)
     if isinstance(value, float):
         if not value.is_integer():
-            raise InputError(f"{name} must be a whole number of customers, got {value}")
+            raise InputError(key="err_whole_number", name=name, value=value)
         value = int(value)
     if value < 0:
-        raise InputError(f"{name} must not be negative, got {value}")
+        raise InputError(key="err_negative_count", name=name, value=value)
     return int(value)
 
 
@@ -156,26 +156,19 @@ def aggregate_churn(start: float, new: float, end: float, *, lost_revenue: float
     """
     s, n, e = _count("start", start), _count("new", new), _count("end", end)
     if e > s + n:
-        raise InputError(
-            f"end ({e}) cannot exceed start + new ({s} + {n} = {s + n}): customers cannot "
-            f"appear from nowhere. Check the three counts"
-        )
+        raise InputError(key="err_end_above_start_new", end=e, start=s, new=n, total=s + n)
     churned = s - (e - n)
     if s == 0:
-        raise InputError("start must be positive: the start-basis churn rate divides by it")
+        raise InputError(key="err_start_zero")
     if churned > s:
-        raise InputError(
-            f"churned = start − (end − new) = {churned} is more than the {s} customers at the "
-            f"start: new customers who left within the period are mixed in. Count them as "
-            f"neither new nor churned, then run again"
-        )
+        raise InputError(key="err_churned_above_start", churned=churned, start=s)
     if lost_revenue is not None and arpu is not None:
-        raise InputError("give either lost revenue or ARPU, not both")
+        raise InputError(key="err_lost_and_arpu")
     for name, v in (("lost revenue", lost_revenue), ("ARPU", arpu)):
         if v is not None and (not math.isfinite(v) or v < 0):
-            raise InputError(f"{name} must be a non-negative number, got {v}")
+            raise InputError(key="err_negative_money", name=name, value=v)
     if margin is not None and not (math.isfinite(margin) and 0.0 <= margin <= 1.0):
-        raise InputError(f"margin must be between 0 and 1 (e.g. 0.05 for 5%), got {margin}")
+        raise InputError(key="err_margin_range", value=margin)
     if lost_revenue is None and arpu is not None:
         lost_revenue = churned * arpu
     lost = float(lost_revenue) if lost_revenue is not None else None
