@@ -184,3 +184,13 @@ def test_errors(make_tables):
         compute_metrics_from_tables({"transactions": tables["transactions"]}, Settings())
     with pytest.raises(WorkspaceError, match="subscriptions"):
         compute_metrics_from_tables({"customers": tables["customers"]}, Settings())
+
+
+def test_annualised_rate_is_the_period_conversion(tiny):
+    from churnradar.metrics.rates import convert_rate
+
+    for _, row in tiny.overall.iterrows():
+        if row["start_count"]:
+            assert row["churn_rate_annualised"] == pytest.approx(
+                convert_rate(row["churn_rate_start"], "month", "year"))
+    assert tiny.annualised_churn_rate == pytest.approx(tiny.latest()["churn_rate_annualised"])

@@ -76,6 +76,7 @@ def _row(start: dt.date, end: dt.date, label: str, s: int, new: int, win: int, c
         "churn_rate_end": c / e if e else float("nan"),
         "retention_rate_start": 1 - c / s if s else float("nan"),
         "retention_rate_end": 1 - c / e if e else float("nan"),
+        "churn_rate_annualised": 1 - (1 - c / s) ** 12 if s else float("nan"),
         "revenue": revenue, "base_revenue": base, "churned_revenue": churned_rev,
         "contraction": contraction, "expansion": expansion,
         "gross_revenue_churn": (churned_rev + contraction) / base,

@@ -29,7 +29,7 @@ from churnradar.metrics.periods import (
     period_label,
     period_start,
 )
-from churnradar.metrics.rates import convert_rate, wilson_interval
+from churnradar.metrics.rates import PERIOD_MONTHS, convert_rate, wilson_interval
 from churnradar.metrics.result import (
     DIMENSIONS,
     PERIOD_COLUMNS,
@@ -99,6 +99,9 @@ def _finish(df: pd.DataFrame, period: str, as_of: dt.date) -> pd.DataFrame:
     df["churn_rate_end"] = (C / E).where(E > 0)
     df["retention_rate_start"] = 1.0 - df["churn_rate_start"]
     df["retention_rate_end"] = 1.0 - df["churn_rate_end"]
+    # period conversion (domain.md §2): annual = 1 − (1 − rate)^(12 / months per period)
+    k = PERIOD_MONTHS[period]
+    df["churn_rate_annualised"] = 1.0 - (1.0 - df["churn_rate_start"].clip(upper=1.0)) ** (12 / k)
     base = df["base_revenue"]
     lost = df["churned_revenue"] + df["contraction"]
     df["gross_revenue_churn"] = (lost / base).where(base > 0)
@@ -222,8 +225,9 @@ class _Computation:
         row = ac.aggregate(
             ns=ibis.ifelse(is_new, 1, 0).sum(), nc=ibis.ifelse(is_new & ch, 1, 0).sum(),
             os=ibis.ifelse(~is_new, 1, 0).sum(), oc=ibis.ifelse(~is_new & ch, 1, 0).sum(),
-        ).to_pandas().fillna(0).iloc[0]
-        return int(row.ns), int(row.nc), int(row.os), int(row.oc)
+        ).to_pandas().iloc[0]
+        # an empty selection sums to null
+        return tuple(0 if pd.isna(v) else int(v) for v in (row.ns, row.nc, row.os, row.oc))
 
     def completeness(self) -> list[AnalysisStatus]:
         have = set(self.tables)

@@ -18,6 +18,7 @@ churn_rate_start                  C / S  (start basis; industry standard)
 churn_rate_end                    C / E  (end basis; the textbook formula)
 retention_rate_start              1 − C / S
 retention_rate_end                1 − C / E
+churn_rate_annualised             start-basis rate converted to a year: 1 − (1 − r)^(12/k)
 revenue                           revenue of all customers in the period
 base_revenue                      previous-period revenue of the S customers
 churned_revenue                   previous-period revenue of the customers who churned
@@ -50,7 +51,7 @@ Status = Literal["pass", "warn", "alert", "n/a"]
 PERIOD_COLUMNS: tuple[str, ...] = (
     "period_start", "period_end", "label", "start_count", "new_count", "winback_count",
     "churned_count", "end_count", "churn_rate_start", "churn_rate_end",
-    "retention_rate_start", "retention_rate_end", "revenue", "base_revenue",
+    "retention_rate_start", "retention_rate_end", "churn_rate_annualised", "revenue", "base_revenue",
     "churned_revenue", "contraction", "expansion", "gross_revenue_churn",
     "net_revenue_churn", "net_revenue_retention", "arpu", "lost_revenue", "churn_loss",
     "contraction_loss", "complete",

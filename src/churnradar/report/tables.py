@@ -24,6 +24,7 @@ KINDS: dict[str, Kind] = {
     "churned_count": "int", "end_count": "int",
     "churn_rate_start": "pct", "churn_rate_end": "pct",
     "retention_rate_start": "pct", "retention_rate_end": "pct",
+    "churn_rate_annualised": "pct",
     "revenue": "money", "base_revenue": "money", "churned_revenue": "money",
     "contraction": "money", "expansion": "money",
     "gross_revenue_churn": "pct", "net_revenue_churn": "pct", "net_revenue_retention": "pct",
