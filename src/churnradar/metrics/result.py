@@ -51,8 +51,8 @@ Status = Literal["pass", "warn", "alert", "n/a"]
 PERIOD_COLUMNS: tuple[str, ...] = (
     "period_start", "period_end", "label", "start_count", "new_count", "winback_count",
     "churned_count", "end_count", "churn_rate_start", "churn_rate_end",
-    "retention_rate_start", "retention_rate_end", "churn_rate_annualised", "revenue", "base_revenue",
-    "churned_revenue", "contraction", "expansion", "gross_revenue_churn",
+    "retention_rate_start", "retention_rate_end", "churn_rate_annualised", "revenue",
+    "base_revenue", "churned_revenue", "contraction", "expansion", "gross_revenue_churn",
     "net_revenue_churn", "net_revenue_retention", "arpu", "lost_revenue", "churn_loss",
     "contraction_loss", "complete",
 )
