@@ -1,0 +1,62 @@
+"""churnradar.toml: defaults, validation naming the key, in-place edits."""
+
+from __future__ import annotations
+
+import datetime as dt
+import tomllib
+
+import pytest
+
+from churnradar.exceptions import SettingsError, WorkspaceError
+from churnradar.settings import DEFAULT_TOML, Settings, parse_settings
+from churnradar.workspace import Workspace
+
+
+def test_default_file_is_the_defaults():
+    assert parse_settings(tomllib.loads(DEFAULT_TOML)) == Settings()
+
+
+@pytest.mark.parametrize(("doc", "match"), [
+    ({"colour": "red"}, "unknown key 'colour'"),
+    ({"churn": {"inactivty_days": 30}}, r"\[churn\] unknown key 'inactivty_days'"),
+    ({"metrics": {"margin": 1.5}}, r"\[metrics\] margin must be between 0 and 1"),
+    ({"metrics": {"period": "week"}}, "period must be one of"),
+    ({"metrics": {"basis": "middle"}}, "basis must be one of"),
+    ({"churn": {"inactivity_days": "90"}}, "inactivity_days must be a whole number"),
+    ({"churn": {"inactivity_days": 0}}, "inactivity_days must be at least 1"),
+    ({"churn": {"as_of": "yesterday"}}, "as_of must be a date"),
+    ({"language": "fr"}, "language must be one of"),
+    ({"safety": {"deviation_warn": 0.9, "deviation_alert": 0.5}}, "must not be above"),
+    ({"columns": {"orders": {"a": "b"}}}, r"\[columns.orders\] is not a table"),
+    ({"metrics": "month"}, r"\[metrics\] must be a table"),
+])
+def test_bad_settings_name_the_key(doc, match):
+    with pytest.raises(SettingsError, match=match):
+        parse_settings(doc)
+
+
+def test_workspace_create_open_and_edit(tmp_path):
+    ws = Workspace.create(tmp_path / "w", language="en")
+    assert ws.settings.language == "en"
+    assert (tmp_path / "w" / "data").is_dir() and (tmp_path / "w" / "runs").is_dir()
+    ws.set_setting("churn", "as_of", dt.date(2025, 12, 31))
+    ws.set_setting("metrics", "margin", 0.05)
+    again = Workspace.open(tmp_path / "w")
+    assert again.settings.churn.as_of == dt.date(2025, 12, 31)
+    assert again.settings.metrics.margin == 0.05
+    assert "# churnradar settings" in again.settings_path.read_text(encoding="utf-8")
+    before = again.settings_path.read_bytes()
+    with pytest.raises(SettingsError, match="margin must be between 0 and 1"):
+        again.set_setting("metrics", "margin", 2.0)
+    assert again.settings_path.read_bytes() == before  # a bad edit changes nothing
+    with pytest.raises(WorkspaceError, match="already a workspace"):
+        Workspace.create(tmp_path / "w")
+    with pytest.raises(WorkspaceError, match="not a churnradar workspace"):
+        Workspace.open(tmp_path)
+
+
+def test_broken_toml_is_a_clear_error(tmp_path):
+    ws = Workspace.create(tmp_path / "w")
+    ws.settings_path.write_text("language = \n", encoding="utf-8")
+    with pytest.raises(SettingsError, match="not valid TOML"):
+        Workspace.open(tmp_path / "w")
