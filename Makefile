@@ -8,7 +8,7 @@ PIP     = $(PY) -m pip
 DEMO_DIR ?= demo-workspace
 PYTEST_ARGS ?=
 
-.PHONY: demo test test-fast setup setup-test sysdeps lint bench clean help
+.PHONY: demo test test-fast setup setup-test sysdeps check lint bench clean help
 
 help:
 	@echo "make demo       - install and run the demo (writes $(DEMO_DIR)/)"
@@ -53,14 +53,18 @@ sysdeps:
 demo: setup
 	$(VENV)/bin/churnradar demo $(DEMO_DIR)
 
-test: sysdeps setup-test
+test: sysdeps setup-test check
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# static checks run by `make test` (and so by CI): ruff and mypy
+check: setup-test
+	$(VENV)/bin/ruff check src tests benchmarks
+	$(VENV)/bin/mypy
 
 test-fast: setup-test
 	$(PY) -m pytest -m "not slow" $(PYTEST_ARGS)
 
-lint: setup-test
-	$(VENV)/bin/ruff check src tests benchmarks
+lint: check
 
 bench: setup-test
 	$(PY) benchmarks/run.py

@@ -81,13 +81,17 @@ def atomic_copy(source: str | Path, target: str | Path) -> Path:
     return Path(target)
 
 
-def sweep_temp_files(folder: str | Path) -> list[Path]:
-    """Remove temp files left by killed writers in ``folder``; return what was removed."""
-    removed = []
+def sweep_temp_files(folder: str | Path, prefix: str = "") -> list[Path]:
+    """Remove temp files left by killed writers of ``<prefix>…`` files in ``folder``.
+
+    Give the target's file name as ``prefix`` so that a concurrent writer of another
+    file in the same folder is left alone. Returns what was removed.
+    """
+    removed: list[Path] = []
     folder = Path(folder)
     if not folder.is_dir():
         return removed
-    for p in folder.glob(f"{TMP_PREFIX}*"):
+    for p in folder.glob(f"{TMP_PREFIX}{prefix}*"):
         with contextlib.suppress(OSError):
             p.unlink()
             removed.append(p)

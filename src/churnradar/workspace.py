@@ -71,8 +71,8 @@ class Workspace:
             raise WorkspaceError(key="err_not_workspace", path=str(root))
         return cls(root=root, settings=load_settings(settings_path))
 
-    def set_setting(self, section: str | None, key: str, value: str | int | float | bool,
-                    ) -> None:
+    def set_setting(self, section: str | None, key: str,
+                    value: str | int | float | bool | dt.date) -> None:
         """Set one key of ``churnradar.toml`` in place, keeping the file's comments.
 
         ``value`` is written as a TOML literal (strings quoted, dates bare). The new
@@ -152,7 +152,7 @@ class Workspace:
                     ) -> Path:
         """Replace ``table`` atomically (temp file, fsync, rename)."""
         target = self.table_path(table)
-        sweep_temp_files(self.data_dir)
+        sweep_temp_files(self.data_dir, prefix=target.name)
         if metadata:
             meta = dict(data.schema.metadata or {})
             meta[b"churnradar"] = json.dumps(metadata, ensure_ascii=False, default=str).encode()

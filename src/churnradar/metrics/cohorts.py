@@ -50,7 +50,7 @@ def cohort_matrix(cohorts: ir.Table, first_month: int, last_complete_month: int,
         for k, n in zip(sub["k"], sub["n"], strict=True):
             if pd.notna(k) and int(k) < width:
                 churned_by[max(int(k), 0):] += int(n)
-        row = {"size": size}
+        row: dict[str | int, float] = {"size": size}
         for k in range(width):
             row[k] = (size - churned_by[k]) / size if cm + k <= last_complete_month else np.nan
         start = month_start(int(cm))

@@ -227,7 +227,8 @@ class _Computation:
             os=ibis.ifelse(~is_new, 1, 0).sum(), oc=ibis.ifelse(~is_new & ch, 1, 0).sum(),
         ).to_pandas().iloc[0]
         # an empty selection sums to null
-        return tuple(0 if pd.isna(v) else int(v) for v in (row.ns, row.nc, row.os, row.oc))
+        ns, nc, os_, oc = (0 if pd.isna(v) else int(v) for v in (row.ns, row.nc, row.os, row.oc))
+        return ns, nc, os_, oc
 
     def completeness(self) -> list[AnalysisStatus]:
         have = set(self.tables)

@@ -16,11 +16,11 @@ from __future__ import annotations
 import pandas as pd
 
 from churnradar.metrics.rates import convert_rate
-from churnradar.metrics.result import SafetyCheck
+from churnradar.metrics.result import SafetyCheck, Status
 from churnradar.settings import SafetySettings
 
 
-def _status(value: float, warn: float, alert: float) -> str:
+def _status(value: float, warn: float, alert: float) -> Status:
     return "alert" if value >= alert else "warn" if value >= warn else "pass"
 
 
@@ -34,7 +34,7 @@ def check_cost(latest: pd.Series, cfg: SafetySettings) -> SafetyCheck:
     keep = churned * cfg.retention_cost
     revenue = float(latest["revenue"]) if pd.notna(latest.get("revenue")) else 0.0
     ratio = cfg.acquisition_cost / cfg.retention_cost if cfg.retention_cost else None
-    params = {"churned": churned, "replacement_cost": round(replace, 2),
+    params: dict[str, object] = {"churned": churned, "replacement_cost": round(replace, 2),
               "retention_cost": round(keep, 2), "cost_ratio": _r(ratio, 2),
               "period": latest["label"]}
     if revenue <= 0:
@@ -49,15 +49,15 @@ def check_cost(latest: pd.Series, cfg: SafetySettings) -> SafetyCheck:
 
 def check_acquisition_peak(new_s: int, new_c: int, old_s: int, old_c: int, label: str,
                            months: int, cfg: SafetySettings) -> SafetyCheck:
-    params = {"period": label, "months": months, "new_start": new_s, "new_churned": new_c,
-              "old_start": old_s, "old_churned": old_c}
+    params: dict[str, object] = {"period": label, "months": months, "new_start": new_s,
+                                 "new_churned": new_c, "old_start": old_s, "old_churned": old_c}
     if new_s == 0 or old_s == 0 or old_c == 0:
         return SafetyCheck("acquisition_peak", "n/a", None, cfg.new_cohort_ratio_warn, None,
                            "metrics_safety_peak_na", params)
     new_rate, old_rate = new_c / new_s, old_c / old_s
     ratio = new_rate / old_rate
     params.update(new_rate=_r(new_rate), old_rate=_r(old_rate), ratio=_r(ratio, 2))
-    status = "warn" if ratio >= cfg.new_cohort_ratio_warn else "pass"
+    status: Status = "warn" if ratio >= cfg.new_cohort_ratio_warn else "pass"
     return SafetyCheck("acquisition_peak", status, ratio, cfg.new_cohort_ratio_warn, None,
                        f"metrics_safety_peak_{status}", params)
 
@@ -70,15 +70,16 @@ def check_deviation(overall: pd.DataFrame, cfg: SafetySettings) -> SafetyCheck:
     latest, history = done.iloc[-1], done.iloc[:-1]
     long_run = history["churned_count"].sum() / history["start_count"].sum()
     rate = latest["churn_rate_start"]
-    params = {"period": latest["label"], "rate": _r(rate), "long_run": _r(long_run),
-              "periods": len(history)}
+    params: dict[str, object] = {"period": latest["label"], "rate": _r(rate),
+                                 "long_run": _r(long_run), "periods": len(history)}
     if long_run == 0:
-        status = "alert" if rate > 0 else "pass"
-        return SafetyCheck("deviation", status, None, cfg.deviation_warn, cfg.deviation_alert,
-                           f"metrics_safety_deviation_from_zero_{status}", params)
+        zero: Status = "alert" if rate > 0 else "pass"
+        return SafetyCheck("deviation", zero, None, cfg.deviation_warn, cfg.deviation_alert,
+                           f"metrics_safety_deviation_from_zero_{zero}", params)
     dev = (rate - long_run) / long_run
     params["deviation"] = _r(dev)
-    status = _status(dev, cfg.deviation_warn, cfg.deviation_alert) if dev > 0 else "pass"
+    status: Status = (_status(dev, cfg.deviation_warn, cfg.deviation_alert) if dev > 0
+                      else "pass")
     return SafetyCheck("deviation", status, dev, cfg.deviation_warn, cfg.deviation_alert,
                        f"metrics_safety_deviation_{status}", params)
 
@@ -99,9 +100,10 @@ def check_key_accounts(by_key: pd.DataFrame | None, label: str, period: str,
     other = cur.loc["other"] if "other" in cur.index else None
     other_rate = (float(other["churn_rate_start"])
                   if other is not None and other["start_count"] > 0 else None)
-    params = {"period": label, "rate": _r(rate), "annual": _r(annual),
-              "key_start": int(key["start_count"]), "key_churned": int(key["churned_count"]),
-              "key_loss": _r(key["churn_loss"], 2), "other_rate": _r(other_rate)}
+    params: dict[str, object] = {
+        "period": label, "rate": _r(rate), "annual": _r(annual),
+        "key_start": int(key["start_count"]), "key_churned": int(key["churned_count"]),
+        "key_loss": _r(key["churn_loss"], 2), "other_rate": _r(other_rate)}
     status = _status(annual, warn, alert)
     if status == "pass" and other_rate is not None and rate > other_rate:
         status = "warn"

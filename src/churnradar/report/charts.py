@@ -123,6 +123,10 @@ def _period_axis(fig: go.Figure, labels: Sequence[str], lang: str) -> None:
                      tickangle=-45 if len(labels) > 16 else 0, linecolor=COLORS["grid"])
 
 
+def _gap(hi: float | None, lo: float | None) -> float | None:
+    return None if hi is None or lo is None else hi - lo
+
+
 def _rates(values: Sequence[Any]) -> list[float | None]:
     return [None if is_missing(v) else float(v) for v in values]
 
@@ -280,10 +284,8 @@ def segment_figure(latest: pd.DataFrame, overall_rate: float | None, lang: str, 
             bar["error_x"] = {
                 "type": "data", "symmetric": False, "thickness": 1.4, "width": 4,
                 "color": "#2b3440",
-                "array": [None if rates[i] is None or highs[i] is None else highs[i] - rates[i]
-                          for i in idx],
-                "arrayminus": [None if rates[i] is None or lows[i] is None
-                               else rates[i] - lows[i] for i in idx]}
+                "array": [_gap(highs[i], rates[i]) for i in idx],
+                "arrayminus": [_gap(rates[i], lows[i]) for i in idx]}
         fig.add_trace(go.Bar(
             x=[rates[i] for i in idx], y=[names[i] for i in idx], orientation="h", name=name,
             marker={"color": colour}, customdata=[hover[i] for i in idx],

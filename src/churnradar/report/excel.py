@@ -226,8 +226,9 @@ def write_excel_report(result: MetricsResult, path: str | Path, *, lang: str = "
         cols = charts.cohort_columns(cohorts)
         headers = [t("report_col_cohort", lang), t("report_col_cohort_size", lang),
                    *[t("report_col_month_k", lang, k=str(c)) for c in cols]]
-        rows = [[(str(idx), "text"), (rec["size"], "int"), *[(rec[c], "pct") for c in cols]]
-                for idx, rec in cohorts.iterrows()]
+        rows: list[list[Cell]] = [
+            [(str(idx), "text"), (rec["size"], "int"), *[(rec[c], "pct") for c in cols]]
+            for idx, rec in cohorts.iterrows()]
         table(t("report_sheet_cohorts", lang), headers, rows)
 
     safety = [[(r["title"], "text"), (r["status_text"], "text"),
@@ -243,7 +244,7 @@ def write_excel_report(result: MetricsResult, path: str | Path, *, lang: str = "
         for cell in row:
             cell.alignment = Alignment(wrap_text=True, vertical="top")
 
-    completeness = [[(r["name"].text, "text"), (r["status_text"], "text"),
+    completeness: list[list[Cell]] = [[(r["name"].text, "text"), (r["status_text"], "text"),
                      (r["needs"], "text"), (r["missing"] or None, "text")]
                     for r in completeness_rows(ctx)]
     table(t("report_sheet_completeness", lang),
