@@ -1,8 +1,6 @@
-"""A million dealers: about ten million orders, fast and within memory."""
+"""A million dealers: about ten million orders (time and memory: see benchmarks/)."""
 
 from __future__ import annotations
-
-import time
 
 import pyarrow.compute as pc
 import pytest
@@ -12,10 +10,7 @@ from churnradar.datasets import make_demo_data
 
 @pytest.mark.slow
 def test_million_dealers() -> None:
-    began = time.perf_counter()
     data = make_demo_data("dealers", 1_000_000, random_state=0)
-    elapsed = time.perf_counter() - began
-    assert elapsed < 120
     orders = data.tables["transactions"]
     assert orders.num_rows == pytest.approx(10_000_000, rel=0.2)
     assert data.tables["customers"].num_rows == 1_000_000
