@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from churnradar.engine import Backend
 from churnradar.exceptions import WorkspaceError
 from churnradar.fsutil import atomic_copy
 from churnradar.i18n import check_language
@@ -52,7 +53,7 @@ class DemoOutcome:
 
 def run_metrics(ws: Workspace, *, period: str | None = None,
                 dimensions: Sequence[str] | None = None, as_of: dt.date | None = None,
-                backend: str = "duckdb", step: Step | None = None) -> MetricsRun:
+                backend: Backend = "duckdb", step: Step | None = None) -> MetricsRun:
     """Compute the metrics and save them to ``runs/<id>-metrics/``."""
     step = step or _no_step
     steps = ["lifecycle", "revenue", "overall", *[f"by {d}" for d in (dimensions or [])],

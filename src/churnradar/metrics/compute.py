@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 import ibis
 import ibis.expr.types as ir
@@ -60,6 +61,12 @@ LATER_ANALYSES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("survival", ("customers",)),
     ("retention_plan", ("customers",)),
 )
+
+if TYPE_CHECKING:
+    from ibis.backends import BaseBackend
+
+    from churnradar.engine import Backend
+    from churnradar.workspace import Workspace
 
 Progress = Callable[[str], None]
 
@@ -312,9 +319,9 @@ def compute_metrics_from_tables(tables: dict[str, ir.Table], settings: Settings,
                         as_of, progress).run()
 
 
-def compute_metrics(workspace, *, period: str | None = None,  # noqa: ANN001
+def compute_metrics(workspace: Workspace, *, period: str | None = None,
                     dimensions: Sequence[str] | None = None, as_of: dt.date | None = None,
-                    backend: str = "duckdb", con=None,  # noqa: ANN001
+                    backend: Backend = "duckdb", con: BaseBackend | None = None,
                     progress: Progress | None = None) -> MetricsResult:
     """Every churn metric of a workspace, per period and per segment.
 
@@ -336,7 +343,7 @@ def compute_metrics(workspace, *, period: str | None = None,  # noqa: ANN001
     """
     from churnradar import engine
 
-    con = con or engine.connect(backend)  # type: ignore[arg-type]
+    con = con or engine.connect(backend)
     tables = engine.tables(con, workspace)
     return compute_metrics_from_tables(tables, workspace.settings, period=period,
                                        dimensions=dimensions, as_of=as_of, progress=progress)
