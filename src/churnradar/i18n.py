@@ -56,7 +56,7 @@ def check_language(lang: str | None) -> str:
                "en_US": "en", "EN": "en"}
     if lang in aliases:
         return aliases[lang]
-    raise SettingsError(f"language must be one of {LANGUAGES}, got {lang!r}")
+    raise SettingsError(key="err_language", choices=", ".join(LANGUAGES), value=lang)
 
 
 def default_language() -> str:

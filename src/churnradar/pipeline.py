@@ -53,8 +53,9 @@ class DemoOutcome:
 
 def run_metrics(ws: Workspace, *, period: str | None = None,
                 dimensions: Sequence[str] | None = None, as_of: dt.date | None = None,
-                backend: Backend = "duckdb", step: Step | None = None) -> MetricsRun:
-    """Compute the metrics and save them to ``runs/<id>-metrics/``."""
+                backend: Backend = "duckdb", step: Step | None = None,
+                kind: str = "metrics") -> MetricsRun:
+    """Compute the metrics and save them to ``runs/<id>-<kind>/``."""
     step = step or _no_step
     steps = ["lifecycle", "revenue", "overall", *[f"by {d}" for d in (dimensions or [])],
              "cohorts", "safety line"]
@@ -66,7 +67,7 @@ def run_metrics(ws: Workspace, *, period: str | None = None,
 
     result = compute_metrics(ws, period=period, dimensions=dimensions, as_of=as_of,
                              backend=backend, progress=progress)
-    run_dir = ws.new_run("metrics")
+    run_dir = ws.new_run(kind)
     save_result(result, run_dir)
     return MetricsRun(result=result, run_dir=run_dir)
 
@@ -80,7 +81,7 @@ def build_report(ws: Workspace, *, lang: str | None = None, out: Path | None = N
 
     step = step or _no_step
     lang = check_language(lang or ws.settings.language)
-    run = run_metrics(ws, period=period, step=step)
+    run = run_metrics(ws, period=period, step=step, kind="report")
     step("report", 0, 2)
     name = ws.root.resolve().name
     html = write_html_report(run.result, run.run_dir / "report.html", lang=lang, workspace=name)

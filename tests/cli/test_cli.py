@@ -51,6 +51,16 @@ def test_calc_case_03_json():
     assert out["churn_loss"] == pytest.approx(900_000)
 
 
+def test_calc_shows_contraction_apart_but_keeps_the_json_keys():
+    args = ["calc", "--start", "300000", "--new", "50000", "--end", "320000", "--arpu", "1000",
+            "--current-arpu", "900", "--margin", "0.03"]
+    table = invoke(args)
+    assert "Contraction loss" in table.stdout and "810,000" in table.stdout
+    assert "900,000" in table.stdout
+    out = json.loads(invoke([*args, "--json"]).stdout)
+    assert "contraction_loss" not in out and out["churn_loss"] == pytest.approx(900_000)
+
+
 def test_calc_table_in_both_languages():
     zh = invoke(["calc", "--start", "3000", "--new", "500", "--end", "3300"], lang="zh-CN")
     assert "流失率（期初基数）" in zh.stdout and "6.67%" in zh.stdout

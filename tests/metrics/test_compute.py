@@ -142,12 +142,18 @@ def test_quarter_and_year_periods(make_tables):
     q = compute_metrics_from_tables(tables, st, period="quarter", as_of=d("2024-06-30"))
     assert q.overall["label"].tolist() == ["2024-Q2"]
     row = q.overall.iloc[0]
-    # at April 1: a, b, c, d active; churned in Q2: a, c, d and c's win-back
-    assert (row["start_count"], row["churned_count"], row["winback_count"]) == (4, 4, 1)
+    # at April 1: a, b, c, d active; churned in Q2: a, c, d. c's win-back began in May and
+    # ended in June: joined and left within the quarter, neither new nor churned
+    assert (row["start_count"], row["churned_count"], row["winback_count"]) == (4, 3, 0)
+    assert row["joined_left_count"] == 1
     assert row["end_count"] == 1
+    # lost revenue = the quarter (3 months) ending with each one's last purchase month:
+    # a Jan-Mar 100+100+50, c Dec-Feb 80, d Jan-Mar 10
+    assert row["lost_revenue"] == pytest.approx(250 + 80 + 10)
     m = compute_metrics_from_tables(tables, st, period="month", as_of=d("2024-06-30"))
     months = m.overall[m.overall["label"] >= "2024-04"]
-    assert months["churned_count"].sum() == row["churned_count"]
+    # c's May-June win-back is a churn in the months but joined-and-left in the quarter
+    assert months["churned_count"].sum() == row["churned_count"] + row["joined_left_count"]
     assert months["revenue"].sum() == pytest.approx(row["revenue"])
 
 

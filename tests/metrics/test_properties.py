@@ -25,7 +25,7 @@ customer = st.tuples(
 
 @settings(max_examples=25, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
-@given(people=st.lists(customer, min_size=1, max_size=15), inactivity=st.integers(31, 120))
+@given(people=st.lists(customer, min_size=1, max_size=15), inactivity=st.integers(1, 120))
 def test_flow_and_segment_invariants(make_tables, people, inactivity):
     rows, cust = [], []
     for i, (grade, orders) in enumerate(people):
@@ -41,7 +41,8 @@ def test_flow_and_segment_invariants(make_tables, people, inactivity):
                                     "churned_count", "end_count"))
     assert (E == S + N + W - C).all()
     assert (E.iloc[:-1].to_numpy() == S.iloc[1:].to_numpy()).all()
-    assert (C <= S + N + W).all() and (C <= S).all()  # inactivity > one month
+    # who joins and leaves within a period is neither new nor churned: C <= S always
+    assert (C <= S + N + W).all() and (C <= S).all()
     assert (S >= 0).all() and (E >= 0).all()
     judged = o[S > 0]
     assert judged["churn_rate_start"].between(0, 1).all()

@@ -44,6 +44,9 @@ def test_case_03_telecom():
     assert r.lost_revenue == pytest.approx(30_000_000)
     assert r.churn_loss == pytest.approx(900_000)
     assert arpu_contraction_loss(270_000, 1000, 900, 0.03) == pytest.approx(810_000)
+    both = aggregate_churn(300_000, 50_000, 320_000, arpu=1000, current_arpu=900, margin=0.03)
+    assert both.churn_loss == pytest.approx(900_000)
+    assert both.contraction_loss == pytest.approx(810_000)  # reported apart
 
 
 def test_json_keys_are_exactly_the_documented_ones():

@@ -71,7 +71,7 @@ def _row(start: dt.date, end: dt.date, label: str, s: int, new: int, win: int, c
     return {
         "period_start": pd.Timestamp(start), "period_end": pd.Timestamp(end), "label": label,
         "start_count": s, "new_count": new, "winback_count": win, "churned_count": c,
-        "end_count": e,
+        "end_count": e, "joined_left_count": 0,
         "churn_rate_start": c / s if s else float("nan"),
         "churn_rate_end": c / e if e else float("nan"),
         "retention_rate_start": 1 - c / s if s else float("nan"),

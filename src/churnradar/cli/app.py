@@ -9,7 +9,13 @@ from typing import Annotated
 import typer
 
 from churnradar import __version__
-from churnradar.cli.common import console, handle_errors, make_progress, step_progress
+from churnradar.cli.common import (
+    console,
+    handle_errors,
+    make_progress,
+    step_progress,
+    use_lang,
+)
 from churnradar.cli.render import calc_table, periods_table, safety_table, segments_table
 from churnradar.exceptions import InputError
 from churnradar.i18n import fmt_int, t
@@ -99,7 +105,7 @@ def build_app(lang: str) -> typer.Typer:
         from churnradar.workspace import Workspace
 
         ws = Workspace.open(directory)
-        lg = lang or ws.settings.language
+        lg = use_lang(lang or ws.settings.language)
         mapping = _parse_map(map_, lg)
         with make_progress() as progress:
             task = progress.add_task(t("cli_step_import", lg), total=None)
@@ -133,7 +139,7 @@ def build_app(lang: str) -> typer.Typer:
         from churnradar.workspace import Workspace
 
         ws = Workspace.open(directory)
-        lg = lang or ws.settings.language
+        lg = use_lang(lang or ws.settings.language)
         out = Table(title=t("cli_tables_title", lg, path=str(ws.root)))
         out.add_column(t("cli_table", lg))
         out.add_column(t("cli_rows", lg), justify="right")
@@ -161,7 +167,7 @@ def build_app(lang: str) -> typer.Typer:
         from churnradar.workspace import Workspace
 
         ws = Workspace.open(directory)
-        lg = lang or ws.settings.language
+        lg = use_lang(lang or ws.settings.language)
         basis_ = basis or ws.settings.metrics.basis
         if basis_ not in BASES:
             raise InputError(key="err_basis", choices=", ".join(BASES), value=basis_)
@@ -189,6 +195,8 @@ def build_app(lang: str) -> typer.Typer:
         lost_revenue: Annotated[float | None, typer.Option("--lost-revenue",
                                                            help=h("calc_lost"))] = None,
         arpu: Annotated[float | None, typer.Option("--arpu", help=h("calc_arpu"))] = None,
+        current_arpu: Annotated[float | None, typer.Option("--current-arpu",
+                                                           help=h("calc_current_arpu"))] = None,
         margin: Annotated[float | None, typer.Option("--margin", help=h("calc_margin"))
                           ] = None,
         json_: Annotated[bool, typer.Option("--json", help=h("json"))] = False,
@@ -200,7 +208,7 @@ def build_app(lang: str) -> typer.Typer:
 
         lg = check_language(lang or app_lang)
         r = aggregate_churn(start, new, end, lost_revenue=lost_revenue, arpu=arpu,
-                            margin=margin)
+                            margin=margin, current_arpu=current_arpu)
         if json_:
             typer.echo(json.dumps(r.json_dict()))
             return
@@ -221,7 +229,7 @@ def build_app(lang: str) -> typer.Typer:
         from churnradar.workspace import Workspace
 
         ws = Workspace.open(directory)
-        lg = lang or ws.settings.language
+        lg = use_lang(lang or ws.settings.language)
         with step_progress(lg) as step:
             res = build_report(ws, lang=lg, out=out, excel=excel, period=period, step=step)
         console.print(t("cli_report_done", lg, path=str(res.html)))

@@ -6,10 +6,12 @@ import functools
 import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -53,9 +55,27 @@ def lang_from_argv(argv: list[str]) -> str:
 
 def fail(message: str, lang: str) -> typer.Exit:
     """Print a one-line red error and return the Exit(1) to raise."""
-    text = " ".join(str(message).split())
+    text = escape(" ".join(str(message).split()))  # "[metrics]" is text, not markup
     err_console.print(f"[bold red]{t('cli_error', lang)}[/] [red]{text}[/]", soft_wrap=True)
     return typer.Exit(1)
+
+
+#: the language of the running command's messages; a command working in a workspace
+#: sets it to the workspace's language unless --lang was given (see use_workspace_lang)
+_current_lang: ContextVar[str] = ContextVar("churnradar_cli_lang", default="zh-CN")
+
+
+def use_lang(lang: str) -> str:
+    """Make ``lang`` the language of this command's messages (errors included)."""
+    _current_lang.set(lang)
+    return lang
+
+
+def _safe_lang(lang: str | None, default: str) -> str:
+    try:
+        return check_language(lang) if lang else default
+    except ChurnRadarError:
+        return default
 
 
 def handle_errors(default_lang: str, lang_arg: str = "lang") -> Callable[[F], F]:
@@ -64,13 +84,16 @@ def handle_errors(default_lang: str, lang_arg: str = "lang") -> Callable[[F], F]
     def deco(fn: F) -> F:
         @functools.wraps(fn)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            lang = kwargs.get(lang_arg) or default_lang
+            use_lang(_safe_lang(kwargs.get(lang_arg), default_lang))
             try:
+                if kwargs.get(lang_arg):
+                    kwargs[lang_arg] = check_language(kwargs[lang_arg])
                 return fn(*args, **kwargs)
             except ChurnRadarError as exc:
+                lang = _current_lang.get()
                 raise fail(exc.localized(lang), lang) from None
             except (FileNotFoundError, PermissionError, IsADirectoryError) as exc:
-                raise fail(f"{exc.strerror}: {exc.filename}", lang) from None
+                raise fail(f"{exc.strerror}: {exc.filename}", _current_lang.get()) from None
 
         return wrapper  # type: ignore[return-value]
 

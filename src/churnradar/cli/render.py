@@ -27,6 +27,9 @@ def calc_table(r: AggregateChurn, lang: str, currency: str) -> Table:
         ("metrics_col_lost_revenue", fmt_money(r.lost_revenue, lang, currency)),
         ("metrics_col_churn_loss", fmt_money(r.churn_loss, lang, currency)),
     ]
+    if r.contraction_loss is not None:
+        rows.append(("metrics_col_contraction_loss",
+                     fmt_money(r.contraction_loss, lang, currency)))
     for key, value in rows:
         table.add_row(t(key, lang), value)
     return table
@@ -61,8 +64,10 @@ def segments_table(result: MetricsResult, dim: str, lang: str, basis: str) -> Ta
     label = result.latest()["label"]
     table = Table(title=t("cli_segments_title", lang, dimension=t(f"metrics_dim_{dim}", lang),
                           period=label, confidence=f"{result.confidence:.0%}"))
-    for c in ("rank", "segment", "start_count", "churned_count", f"churn_rate_{basis}",
-              "ci_low", "ci_high", "churn_loss"):
+    # the Wilson interval is of the start-basis rate; the end basis is shown beside it
+    cols = ["rank", "segment", "start_count", "churned_count", "churn_rate_start", "ci_low",
+            "ci_high", *(["churn_rate_end"] if basis == "end" else []), "churn_loss"]
+    for c in cols:
         table.add_column(t(f"metrics_col_{c}", lang), justify="left" if c == "segment" else "right")
     for _, row in df.iterrows():
         seg = row["segment"]
@@ -71,10 +76,11 @@ def segments_table(result: MetricsResult, dim: str, lang: str, basis: str) -> Ta
         small = bool(row["too_small"])
         rank = t("metrics_col_too_small", lang) if small else (
             "–" if pd.isna(row["rank"]) else str(int(row["rank"])))
+        end = [fmt_pct(row["churn_rate_end"], lang)] if basis == "end" else []
         table.add_row(rank, str(seg), fmt_int(row["start_count"], lang),
                       fmt_int(row["churned_count"], lang),
-                      fmt_pct(row[f"churn_rate_{basis}"], lang),
-                      fmt_pct(row["ci_low"], lang), fmt_pct(row["ci_high"], lang),
+                      fmt_pct(row["churn_rate_start"], lang),
+                      fmt_pct(row["ci_low"], lang), fmt_pct(row["ci_high"], lang), *end,
                       fmt_money(row["churn_loss"], lang, result.currency),
                       style="dim" if small else None)
     return table

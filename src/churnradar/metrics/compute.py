@@ -30,7 +30,7 @@ from churnradar.metrics.periods import (
     period_label,
     period_start,
 )
-from churnradar.metrics.rates import PERIOD_MONTHS, convert_rate, wilson_interval
+from churnradar.metrics.rates import PERIOD_MONTHS, wilson_interval
 from churnradar.metrics.result import (
     DIMENSIONS,
     PERIOD_COLUMNS,
@@ -289,9 +289,8 @@ class _Computation:
             safety.check_deviation(overall, cfg),
             safety.check_key_accounts(key_table, latest["label"], self.period, cfg),
         ]
-        rate = latest["churn_rate_start"]
-        annual = (convert_rate(float(rate), self.period, "year")  # type: ignore[arg-type]
-                  if pd.notna(rate) else None)
+        annual_rate = latest["churn_rate_annualised"]
+        annual = float(annual_rate) if pd.notna(annual_rate) else None
         return MetricsResult(
             period=self.period,  # type: ignore[arg-type]
             as_of=as_of,

@@ -26,22 +26,29 @@ def flow_events(spells: ir.Table, period: str, seg: ir.Table | None) -> ir.Table
     if seg is not None:
         sp = sp.left_join(seg, s.CUSTOMER_ID).drop(f"{s.CUSTOMER_ID}_right")
     seg_col = [SEG] if seg is not None else []
+    sp = sp.mutate(sp_=period_index(sp[s.START_DATE], period),
+                   cp_=period_index(sp[s.CHURN_DATE], period))
+    # joined and left within one period: neither new nor churned (so C <= S, as in the
+    # aggregate formula), counted apart so that nothing is hidden
+    within = sp.cp_.notnull() & (sp.cp_ == sp.sp_)
     starts = sp.select(
         *seg_col,
-        **{P: period_index(sp[s.START_DATE], period),
-           "new": ibis.ifelse(sp[SPELL_NO] == 1, 1, 0),
-           "winback": ibis.ifelse(sp[SPELL_NO] > 1, 1, 0),
+        **{P: sp.sp_,
+           "new": ibis.ifelse((sp[SPELL_NO] == 1) & ~within, 1, 0),
+           "winback": ibis.ifelse((sp[SPELL_NO] > 1) & ~within, 1, 0),
+           "joined_left": ibis.ifelse(within, 1, 0),
            "churned": ibis.literal(0)},
     )
-    ended = sp.filter(sp[s.CHURN_DATE].notnull())
+    ended = sp.filter(sp.cp_.notnull() & (sp.cp_ != sp.sp_))
     churns = ended.select(
         *seg_col,
-        **{P: period_index(ended[s.CHURN_DATE], period),
-           "new": ibis.literal(0), "winback": ibis.literal(0), "churned": ibis.literal(1)},
+        **{P: ended.cp_, "new": ibis.literal(0), "winback": ibis.literal(0),
+           "joined_left": ibis.literal(0), "churned": ibis.literal(1)},
     )
     u = starts.union(churns, distinct=False)
     return u.group_by([P, *seg_col]).aggregate(
-        new_count=u.new.sum(), winback_count=u.winback.sum(), churned_count=u.churned.sum()
+        new_count=u.new.sum(), winback_count=u.winback.sum(), churned_count=u.churned.sum(),
+        joined_left_count=u.joined_left.sum(),
     )
 
 
@@ -52,17 +59,18 @@ def stock_table(events: pd.DataFrame, p_lo: int, p_hi: int, by_segment: bool) ->
     """
     keys = [SEG] if by_segment else []
     ev = events.copy()
-    for c in ("new_count", "winback_count", "churned_count"):
+    counts = ["new_count", "winback_count", "churned_count", "joined_left_count"]
+    for c in counts:
         ev[c] = ev[c].astype("int64")
     ev = ev[ev[P] <= p_hi]
     periods = pd.Index(range(int(min(ev[P].min(), p_lo)) if len(ev) else p_lo, p_hi + 1), name=P)
     if by_segment:
         segs = sorted(ev[SEG].unique().tolist(), key=str)
         grid = pd.MultiIndex.from_product([segs, periods], names=[SEG, P])
-        ev = ev.groupby([SEG, P])[["new_count", "winback_count", "churned_count"]].sum()
+        ev = ev.groupby([SEG, P])[counts].sum()
     else:
         grid = periods
-        ev = ev.groupby(P)[["new_count", "winback_count", "churned_count"]].sum()
+        ev = ev.groupby(P)[counts].sum()
     full = ev.reindex(grid, fill_value=0).reset_index()
     net = full["new_count"] + full["winback_count"] - full["churned_count"]
     if by_segment:
@@ -72,4 +80,4 @@ def stock_table(events: pd.DataFrame, p_lo: int, p_hi: int, by_segment: bool) ->
     full["start_count"] = full["end_count"] - net
     full = full[full[P] >= p_lo].reset_index(drop=True)
     return full[[*keys, P, "start_count", "new_count", "winback_count", "churned_count",
-                 "end_count"]]
+                 "end_count", "joined_left_count"]]

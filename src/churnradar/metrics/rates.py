@@ -93,6 +93,8 @@ class AggregateChurn:
     churn_loss: float | None
     margin: float | None
     arpu: float | None
+    #: profit lost because the retained (start − churned) spend less: case 03's 810,000
+    contraction_loss: float | None = None
 
     def as_dict(self) -> dict[str, object]:
         return asdict(self)
@@ -122,7 +124,8 @@ def _count(name: str, value: float) -> int:
 
 
 def aggregate_churn(start: float, new: float, end: float, *, lost_revenue: float | None = None,
-                    arpu: float | None = None, margin: float | None = None) -> AggregateChurn:
+                    arpu: float | None = None, margin: float | None = None,
+                    current_arpu: float | None = None) -> AggregateChurn:
     """Churn from counts only, for managers who have no customer-level data.
 
     Parameters
@@ -137,6 +140,9 @@ def aggregate_churn(start: float, new: float, end: float, *, lost_revenue: float
         ``lost_revenue`` is not given.
     margin
         Profit margin (企业盈利率) in [0, 1]; ``churn_loss = lost_revenue × margin``.
+    current_arpu
+        This period's revenue per retained customer; with ``arpu`` and ``margin`` it gives
+        the contraction loss of the retained customers, reported apart from churn loss.
 
     Raises
     ------
@@ -164,7 +170,8 @@ def aggregate_churn(start: float, new: float, end: float, *, lost_revenue: float
         raise InputError(key="err_churned_above_start", churned=churned, start=s)
     if lost_revenue is not None and arpu is not None:
         raise InputError(key="err_lost_and_arpu")
-    for name, v in (("lost revenue", lost_revenue), ("ARPU", arpu)):
+    for name, v in (("lost revenue", lost_revenue), ("ARPU", arpu),
+                    ("current ARPU", current_arpu)):
         if v is not None and (not math.isfinite(v) or v < 0):
             raise InputError(key="err_negative_money", name=name, value=v)
     if margin is not None and not (math.isfinite(margin) and 0.0 <= margin <= 1.0):
@@ -175,19 +182,24 @@ def aggregate_churn(start: float, new: float, end: float, *, lost_revenue: float
     loss = lost * margin if lost is not None and margin is not None else None
     rate_s = churned / s
     rate_e = churned / e if e else None
+    contraction = (arpu_contraction_loss(s - churned, arpu, current_arpu, margin)
+                   if None not in (arpu, current_arpu, margin) else None)
     return AggregateChurn(
         start=s, new=n, end=e, churned=churned,
         churn_rate_start_basis=rate_s, churn_rate_end_basis=rate_e,
         retention_rate_start_basis=1.0 - rate_s,
         retention_rate_end_basis=(1.0 - rate_e) if rate_e is not None else None,
         lost_revenue=lost, churn_loss=loss, margin=margin, arpu=arpu,
+        contraction_loss=contraction,
     )
 
 
-def arpu_contraction_loss(retained: int, prior_arpu: float, current_arpu: float,
-                          margin: float) -> float:
+def arpu_contraction_loss(retained: int, prior_arpu: float | None,
+                          current_arpu: float | None, margin: float | None) -> float:
     """Profit lost because retained customers spend less (reported apart from churn loss).
 
     Case 03: 270,000 retained × (1,000 − 900) × 3% = 810,000.
     """
+    if prior_arpu is None or current_arpu is None or margin is None:
+        raise InputError(key="err_contraction_inputs")
     return retained * max(prior_arpu - current_arpu, 0.0) * margin

@@ -9,11 +9,17 @@ Period table columns (``MetricsResult.overall``; the segment tables add
 ================================ =========================================================
 period_start, period_end          dates; the period is [period_start, period_end)
 label                             "2024-03", "2024-Q1" or "2024"
-start_count                       S: customers active at period_start (期初数)
+start_count                       S: customers active at the end of the previous period
+                                  (期初数); a contract whose end date (the first day
+                                  without service) is period_start is in S and churns in
+                                  the period
 new_count                         customers whose first relationship began in the period
 winback_count                     returning customers (win-backs, 挽回), not counted as new
 churned_count                     C: customers who churned in the period
-end_count                         E: active at period_end (期末数); E = S + new + winback − C
+end_count                         E: active at the end of the period (期末数);
+                                  E = S + new + winback − C
+joined_left_count                 customers who joined and left within the period: counted
+                                  neither as new nor as churned (as in C = S − (E − N))
 churn_rate_start                  C / S  (start basis; industry standard)
 churn_rate_end                    C / E  (end basis; the textbook formula)
 retention_rate_start              1 − C / S
@@ -50,7 +56,7 @@ Status = Literal["pass", "warn", "alert", "n/a"]
 
 PERIOD_COLUMNS: tuple[str, ...] = (
     "period_start", "period_end", "label", "start_count", "new_count", "winback_count",
-    "churned_count", "end_count", "churn_rate_start", "churn_rate_end",
+    "churned_count", "end_count", "joined_left_count", "churn_rate_start", "churn_rate_end",
     "retention_rate_start", "retention_rate_end", "churn_rate_annualised", "revenue",
     "base_revenue", "churned_revenue", "contraction", "expansion", "gross_revenue_churn",
     "net_revenue_churn", "net_revenue_retention", "arpu", "lost_revenue", "churn_loss",

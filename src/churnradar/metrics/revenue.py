@@ -115,7 +115,9 @@ def lost_revenue(mrev: ir.Table, spells: ir.Table, business: str, period: str,
                  margin_rate: ir.Table, default_margin: float) -> ir.Table:
     """Per churned spell: customer_id, p (churn period), lost_revenue, churn_loss."""
     k = PERIOD_MONTHS[period]
-    ch = spells.filter(spells[s.CHURN_DATE].notnull())
+    cp = period_index(spells[s.CHURN_DATE], period)
+    # spells that began and ended in the same period are not counted as churn (flows.py)
+    ch = spells.filter(cp.notnull() & (cp != period_index(spells[s.START_DATE], period)))
     cp = period_index(ch[s.CHURN_DATE], period)
     # contracts: the period before the churn period; activity: ending at the last purchase
     anchor = cp * k - 1 if business == "contractual" else month_index(ch[LAST_ACTIVE_DATE])

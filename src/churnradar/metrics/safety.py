@@ -96,7 +96,7 @@ def check_key_accounts(by_key: pd.DataFrame | None, label: str, period: str,
                            "metrics_safety_key_na", {"period": label})
     key = cur.loc["key"]
     rate = float(key["churn_rate_start"])
-    annual = convert_rate(rate, period, "year")  # type: ignore[arg-type]
+    annual = convert_rate(min(rate, 1.0), period, "year")  # type: ignore[arg-type]
     other = cur.loc["other"] if "other" in cur.index else None
     other_rate = (float(other["churn_rate_start"])
                   if other is not None and other["start_count"] > 0 else None)

@@ -21,7 +21,7 @@ KINDS: dict[str, Kind] = {
     "dimension": "text", "segment": "text", "label": "text", "rank": "int",
     "period_start": "date", "period_end": "date",
     "start_count": "int", "new_count": "int", "winback_count": "int",
-    "churned_count": "int", "end_count": "int",
+    "churned_count": "int", "end_count": "int", "joined_left_count": "int",
     "churn_rate_start": "pct", "churn_rate_end": "pct",
     "retention_rate_start": "pct", "retention_rate_end": "pct",
     "churn_rate_annualised": "pct",
