@@ -77,12 +77,24 @@ class SafetySettings:
 
 
 @dataclass(frozen=True)
+class EngineSettings:
+    """Where the numbers are computed."""
+
+    #: DuckDB memory limit; beyond it DuckDB moves intermediate tables to a temp file.
+    #: Empty = no limit (DuckDB's default, 80% of RAM).
+    memory_limit: str = "1GB"
+    #: DuckDB worker threads; 0 = all cores
+    threads: int = 0
+
+
+@dataclass(frozen=True)
 class Settings:
     language: Language = "zh-CN"
     currency: str = "CNY"
     churn: ChurnSettings = field(default_factory=ChurnSettings)
     metrics: MetricsSettings = field(default_factory=MetricsSettings)
     safety: SafetySettings = field(default_factory=SafetySettings)
+    engine: EngineSettings = field(default_factory=EngineSettings)
     #: per-table header mapping: {"customers": {"客户编号": "customer_id"}}
     columns: dict[str, dict[str, str]] = field(default_factory=dict)
 
@@ -120,6 +132,10 @@ deviation_alert = 0.5
 key_account_annual_warn = 0.10
 key_account_annual_alert = 0.20
 
+[engine]
+memory_limit = "1GB"        # DuckDB memory limit; beyond it, work spills to a temp file
+threads = 0                 # DuckDB threads; 0 = all cores
+
 # [columns.customers]       # map your own headers to churnradar's columns
 # "客户编号" = "customer_id"
 """
@@ -128,6 +144,7 @@ _SECTIONS: dict[str, type] = {
     "churn": ChurnSettings,
     "metrics": MetricsSettings,
     "safety": SafetySettings,
+    "engine": EngineSettings,
 }
 _CHOICES: dict[str, tuple[str, ...]] = {
     "language": LANGUAGES,
@@ -208,6 +225,13 @@ def _check_ranges(where: str, obj: Any) -> None:
             )
         if obj.new_customer_months < 1:
             raise SettingsError(f"{where}new_customer_months must be at least 1")
+    if isinstance(obj, EngineSettings) and obj.memory_limit:
+        import re
+
+        if not re.fullmatch(r"\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)", obj.memory_limit,
+                            re.I):
+            raise SettingsError(f"{where}memory_limit must be a size like 1GB or 800MB, "
+                                f"got {obj.memory_limit!r}")
     if isinstance(obj, ChurnSettings) and obj.inactivity_days < 1:
         raise SettingsError(f"{where}inactivity_days must be at least 1")
     if isinstance(obj, SafetySettings):
@@ -283,6 +307,7 @@ def load_settings(path: str | Path) -> Settings:
 
 __all__ = [
     "BASES", "BUSINESSES", "DEFAULT_TOML", "LANGUAGES", "PERIODS", "ChurnSettings",
+    "EngineSettings",
     "MetricsSettings", "SafetySettings", "Settings", "load_settings", "parse_settings",
     "Language", "Period", "Basis", "Business",
 ]

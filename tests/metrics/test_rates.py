@@ -97,6 +97,24 @@ def test_wilson_matches_scipy(k, extra, conf):
     assert 0 <= lo <= k / n <= hi <= 1
 
 
+@given(k=st.lists(st.integers(0, 500), min_size=1, max_size=20),
+       extra=st.lists(st.integers(0, 500), min_size=20, max_size=20))
+def test_vectorised_wilson_equals_the_scalar_one(k, extra):
+    import numpy as np
+
+    from churnradar.metrics.rates import wilson_bounds
+
+    n = [a + b for a, b in zip(k, extra, strict=False)]
+    lo, hi = wilson_bounds(np.array(k), np.array(n), 0.9)
+    for i, (ki, ni) in enumerate(zip(k, n, strict=False)):
+        ref = wilson_interval(ki, ni, 0.9)
+        if ref[0] is None:
+            assert np.isnan(lo[i]) and np.isnan(hi[i])
+        else:
+            assert lo[i] == pytest.approx(ref[0], abs=1e-12)
+            assert hi[i] == pytest.approx(ref[1], abs=1e-12)
+
+
 @given(s=st.integers(1, 10**6), n=st.integers(0, 10**6), frac=st.floats(0, 1))
 def test_aggregate_properties(s, n, frac):
     # any end between n and s + n is consistent

@@ -30,7 +30,7 @@ from churnradar.metrics.periods import (
     period_label,
     period_start,
 )
-from churnradar.metrics.rates import PERIOD_MONTHS, wilson_interval
+from churnradar.metrics.rates import PERIOD_MONTHS, wilson_bounds
 from churnradar.metrics.result import (
     DIMENSIONS,
     PERIOD_COLUMNS,
@@ -77,26 +77,38 @@ def available_dimensions(tables: dict[str, ir.Table]) -> list[str]:
     return out
 
 
-def _segment_table(dim: str, tables: dict[str, ir.Table], cohorts: ir.Table) -> ir.Table:
-    if dim == "cohort":
-        year = (cohorts.cohort_m // 12).cast("string")
-        return cohorts.select(s.CUSTOMER_ID, **{SEG: year})
-    c = tables["customers"]
-    col = c[DIMENSION_COLUMNS[dim]]
-    if dim == "key_account":
-        val = ibis.ifelse(col, "key", "other")
-    else:
-        val = col.cast("string")
-        val = ibis.ifelse(val.strip() == "", ibis.null("string"), val)
-    return c.select(s.CUSTOMER_ID, **{SEG: val.fill_null(MISSING)})
+def _code(dim: str) -> str:
+    return f"g_{dim}"
 
 
-def _attach(t: ir.Table, seg: ir.Table | None) -> tuple[ir.Table, list[str]]:
-    if seg is None:
-        return t, []
-    j = t.left_join(seg, t[s.CUSTOMER_ID] == seg[s.CUSTOMER_ID])
-    j = j.mutate(**{SEG: j[SEG].fill_null(MISSING)})
-    return j, [SEG]
+def _label(dim: str) -> str:
+    return f"v_{dim}"
+
+
+def _segments(dims: Sequence[str], customers: ir.Table, cohorts: ir.Table) -> ir.Table:
+    """customer_id, margin_rate, and per dimension its value ``v_<dim>`` and an integer
+    code ``g_<dim>``. The big tables carry the small codes, never the texts: segments
+    are then plain group-bys, with no join per dimension."""
+    c = customers
+    cols: dict[str, ir.Value] = {}
+    if s.MARGIN_RATE in c.columns:
+        cols[s.MARGIN_RATE] = c[s.MARGIN_RATE].cast("float64")
+    if "cohort" in dims:
+        co = cohorts.select(cid=cohorts[s.CUSTOMER_ID], cohort_m=cohorts.cohort_m)
+        c = c.left_join(co, c[s.CUSTOMER_ID] == co.cid)
+    for dim in dims:
+        if dim == "cohort":
+            val = (c.cohort_m // 12).cast("string")
+        elif dim == "key_account":
+            val = ibis.ifelse(c[s.IS_KEY_ACCOUNT], "key", "other")
+        else:
+            val = c[DIMENSION_COLUMNS[dim]].cast("string").strip()
+            val = ibis.ifelse(val == "", ibis.null("string"), val)
+        cols[_label(dim)] = val.fill_null(MISSING)
+    t = c.select(s.CUSTOMER_ID, **cols)
+    codes = {_code(d): ibis.dense_rank().over(ibis.window(order_by=t[_label(d)]))
+             for d in dims}
+    return t.mutate(**codes)
 
 
 def _finish(df: pd.DataFrame, period: str, as_of: dt.date) -> pd.DataFrame:
@@ -115,10 +127,14 @@ def _finish(df: pd.DataFrame, period: str, as_of: dt.date) -> pd.DataFrame:
     df["net_revenue_churn"] = ((lost - df["expansion"]) / base).where(base > 0)
     df["net_revenue_retention"] = 1.0 - df["net_revenue_churn"]
     df["arpu"] = (base / S).where(S > 0)
-    df["period_start"] = [period_start(int(p), period) for p in df[P]]
-    df["period_end"] = [period_end(int(p), period) for p in df[P]]
-    df["label"] = [period_label(int(p), period) for p in df[P]]
-    df["complete"] = [e <= as_of + dt.timedelta(days=1) for e in df["period_end"]]
+    periods = pd.Index(df[P].unique())  # a few dozen periods, however many segments
+    starts = pd.Series([period_start(int(p), period) for p in periods], index=periods)
+    ends = pd.Series([period_end(int(p), period) for p in periods], index=periods)
+    labels = pd.Series([period_label(int(p), period) for p in periods], index=periods)
+    df["period_start"] = df[P].map(starts)
+    df["period_end"] = df[P].map(ends)
+    df["label"] = df[P].map(labels)
+    df["complete"] = df[P].map(ends <= as_of + dt.timedelta(days=1)).astype(bool)
     return df
 
 
@@ -147,6 +163,9 @@ class _Computation:
                                      column=DIMENSION_COLUMNS.get(missing[0], missing[0]))
             dims = list(dimensions)
         self.dimensions = dims
+        # key accounts are checked by the safety line even when not asked for by --by
+        self.seg_dims = list(dict.fromkeys(
+            [*dims, *(["key_account"] if "key_account" in avail else [])]))
         self.progress("lifecycle")
         self.lc: Lifecycle = build_lifecycle(tables, settings.churn, as_of=as_of)
         self.spells = self.lc.spells.cache()
@@ -155,10 +174,20 @@ class _Computation:
         self.p_hi = period_index_of(self.lc.as_of, period)
         self.p_lo = min(period_index_of(first, period) + 1, self.p_hi)
         c = tables["customers"]
-        rate = (c[s.MARGIN_RATE].cast("float64") if s.MARGIN_RATE in c.columns
-                else ibis.null("float64"))
-        self.margin_rate = c.select(s.CUSTOMER_ID, **{s.MARGIN_RATE: rate})
         self.cohorts = cohort_month(self.spells, c).cache()
+        segs = _segments(self.seg_dims, c, self.cohorts).cache()
+        self.labels: dict[str, dict[int, str]] = {}
+        for dim in self.seg_dims:
+            pairs = segs.select(segs[_code(dim)], segs[_label(dim)]).distinct().to_pandas()
+            self.labels[dim] = dict(zip(pairs.iloc[:, 0].astype(int), pairs.iloc[:, 1],
+                                        strict=True))
+        self.carry = [_code(d) for d in self.seg_dims]
+        keep = [s.CUSTOMER_ID, *([s.MARGIN_RATE] if s.MARGIN_RATE in segs.columns else []),
+                *self.carry]
+        self.codes = segs.select(*keep)
+        j = self.spells.left_join(self.codes, s.CUSTOMER_ID).drop(f"{s.CUSTOMER_ID}_right")
+        # customers missing from the customers table get code -1 (never a dense rank)
+        self.spells_w = j.mutate(**{g: j[g].fill_null(-1) for g in self.carry}).cache()
 
     # --- revenue inputs, computed once and cached on the engine -------------------
     def prepare_revenue(self) -> None:
@@ -169,24 +198,42 @@ class _Computation:
             return
         m = self.settings.metrics.margin
         self.mrev = mrev.cache()
-        self.prev_rev = period_revenue(self.mrev, self.period).cache()
-        self.panel = revenue_panel(self.prev_rev, self.spells, self.period, self.margin_rate,
-                                   m).cache()
-        self.lost = lost_revenue(self.mrev, self.spells, self.lc.business, self.period,
-                                 self.margin_rate, m).cache()
+        if self.period == "month":  # months are the periods: nothing to add up
+            prev_rev = self.mrev.select(s.CUSTOMER_ID, **{P: self.mrev.m}, revenue="revenue",
+                                        margin_amount="margin_amount")
+        else:
+            prev_rev = period_revenue(self.mrev, self.period)
+        rw = prev_rev.left_join(self.codes, s.CUSTOMER_ID)
+        self.rev_w = rw.select(P, "revenue", **{g: rw[g].fill_null(-1)
+                                               for g in self.carry}).cache()
+        self.panel = revenue_panel(prev_rev, self.spells_w, self.period, m,
+                                   self.carry).cache()
+        self.lost = lost_revenue(self.mrev, self.spells_w, self.lc.business, self.period, m,
+                                 self.carry).cache()
 
-    def table(self, seg: ir.Table | None) -> pd.DataFrame:
-        """The period table overall (seg None) or per segment."""
-        keys = [SEG] if seg is not None else []
-        events = flow_events(self.spells, self.period, seg).to_pandas()
-        df = stock_table(events, self.p_lo, self.p_hi, by_segment=seg is not None)
+    def _fetch(self, expr: ir.Table, dim: str | None) -> pd.DataFrame:
+        """Run an aggregate grouped by period [and a segment code]; codes become labels."""
+        df = expr.to_pandas()
+        if dim is None:
+            return df
+        col = _code(dim) if _code(dim) in df.columns else SEG
+        df[SEG] = df.pop(col).astype(int).map(self.labels[dim]).fillna(MISSING)
+        # several codes can carry one label (absent customers and empty values)
+        return df.groupby([P, SEG], as_index=False).sum()
+
+    def table(self, dim: str | None) -> pd.DataFrame:
+        """The period table overall (dim None) or per segment of ``dim``."""
+        code = _code(dim) if dim is not None else None
+        keys = [SEG] if dim is not None else []
+        events = self._fetch(flow_events(self.spells_w, self.period, code), dim)
+        df = stock_table(events, self.p_lo, self.p_hi, by_segment=dim is not None)
         sums = ["revenue", "base_revenue", "churned_revenue", "contraction", "expansion",
                 "contraction_loss", "lost_revenue", "churn_loss"]
         if self.has_revenue:
-            window = [P, *keys]
-            r, _ = _attach(self.prev_rev, seg)
+            window = [P, *([code] if code else [])]
+            r = self.rev_w
             rev = r.group_by(window).aggregate(revenue=r.revenue.sum())
-            pn, _ = _attach(self.panel, seg)
+            pn = self.panel
             pan = pn.group_by(window).aggregate(
                 base_revenue=pn.prev.sum(),
                 churned_revenue=ibis.ifelse(pn.churned, pn.prev, 0.0).sum(),
@@ -194,11 +241,11 @@ class _Computation:
                 expansion=pn.expansion.sum(),
                 contraction_loss=(pn.contraction * pn.mrate).sum(),
             )
-            lo, _ = _attach(self.lost, seg)
+            lo = self.lost
             lost = lo.group_by(window).aggregate(lost_revenue=lo.lost_revenue.sum(),
                                                  churn_loss=lo.churn_loss.sum())
             for part in (rev, pan, lost):
-                df = df.merge(part.to_pandas(), on=window, how="left")
+                df = df.merge(self._fetch(part, dim), on=[P, *keys], how="left")
             df[sums] = df[sums].astype("float64").fillna(0.0)
         else:
             for col in sums:
@@ -206,13 +253,10 @@ class _Computation:
         return _finish(df, self.period, self.lc.as_of)
 
     def segment_table(self, dim: str) -> pd.DataFrame:
-        seg = _segment_table(dim, self.tables, self.cohorts)
-        df = self.table(seg)
-        conf = self.settings.metrics.confidence
-        ci = [wilson_interval(c, n, conf) for c, n in zip(df["churned_count"],
-                                                           df["start_count"], strict=True)]
-        df["ci_low"] = [lo for lo, _ in ci]
-        df["ci_high"] = [hi for _, hi in ci]
+        df = self.table(dim)
+        df["ci_low"], df["ci_high"] = wilson_bounds(
+            df["churned_count"].to_numpy(), df["start_count"].to_numpy(),
+            self.settings.metrics.confidence)
         df["too_small"] = df["start_count"] < self.settings.metrics.min_segment_size
         df.insert(0, "dimension", dim)
         return df[list(SEGMENT_COLUMNS)].reset_index(drop=True)
@@ -342,7 +386,10 @@ def compute_metrics(workspace: Workspace, *, period: str | None = None,
     """
     from churnradar import engine
 
-    con = con or engine.connect(backend)
+    if con is None:
+        cfg = workspace.settings.engine
+        con = engine.connect(backend, threads=cfg.threads or None,
+                             memory_limit=cfg.memory_limit or None)
     tables = engine.tables(con, workspace)
     return compute_metrics_from_tables(tables, workspace.settings, period=period,
                                        dimensions=dimensions, as_of=as_of, progress=progress)

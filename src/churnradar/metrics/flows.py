@@ -20,11 +20,10 @@ SEG = "segment"
 P = "p"
 
 
-def flow_events(spells: ir.Table, period: str, seg: ir.Table | None) -> ir.Table:
-    """Aggregated flow events per (period[, segment])."""
-    sp = spells
-    if seg is not None:
-        sp = sp.left_join(seg, s.CUSTOMER_ID).drop(f"{s.CUSTOMER_ID}_right")
+def flow_events(spells: ir.Table, period: str, seg: str | None = None) -> ir.Table:
+    """Aggregated flow events per (period[, segment]); ``seg`` names a column of ``spells``
+    that holds the segment (it comes back as ``segment``)."""
+    sp = spells if seg is None else spells.mutate(**{SEG: spells[seg]})
     seg_col = [SEG] if seg is not None else []
     sp = sp.mutate(sp_=period_index(sp[s.START_DATE], period),
                    cp_=period_index(sp[s.CHURN_DATE], period))

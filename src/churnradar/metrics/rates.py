@@ -17,6 +17,8 @@ from dataclasses import asdict, dataclass
 from statistics import NormalDist
 from typing import Literal
 
+import numpy as np
+
 from churnradar.exceptions import InputError
 
 PERIOD_MONTHS: dict[str, int] = {"month": 1, "quarter": 3, "year": 12}
@@ -75,6 +77,23 @@ def wilson_interval(successes: float, n: float, confidence: float = 0.95,
     lo = 0.0 if successes <= 0 else max(0.0, centre - half)
     hi = 1.0 if successes >= n else min(1.0, centre + half)
     return lo, hi
+
+
+def wilson_bounds(successes: np.ndarray, n: np.ndarray, confidence: float = 0.95,
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`wilson_interval` for arrays (NaN where it is undefined)."""
+    k = np.asarray(successes, dtype=float)
+    m = np.asarray(n, dtype=float)
+    ok = (m > 0) & (k <= m)
+    z = NormalDist().inv_cdf(0.5 + confidence / 2.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        p = k / m
+        denom = 1.0 + z * z / m
+        centre = (p + z * z / (2.0 * m)) / denom
+        half = z * np.sqrt(p * (1.0 - p) / m + z * z / (4.0 * m * m)) / denom
+        lo = np.where(k <= 0, 0.0, np.maximum(0.0, centre - half))
+        hi = np.where(k >= m, 1.0, np.minimum(1.0, centre + half))
+    return np.where(ok, lo, np.nan), np.where(ok, hi, np.nan)
 
 
 @dataclass(frozen=True)

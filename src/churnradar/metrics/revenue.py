@@ -16,6 +16,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 
 import ibis
 import ibis.expr.types as ir
@@ -79,10 +80,14 @@ def period_revenue(mrev: ir.Table, period: str) -> ir.Table:
     )
 
 
-def revenue_panel(prev_rev: ir.Table, spells: ir.Table, period: str, margin_rate: ir.Table,
-                  default_margin: float) -> ir.Table:
+def revenue_panel(prev_rev: ir.Table, spells: ir.Table, period: str, default_margin: float,
+                  carry: Sequence[str] = ()) -> ir.Table:
     """Per customer and period ``p`` where the customer was active at the start of ``p``:
-    previous and current revenue, whether it churned in ``p``, and its margin rate."""
+    previous and current revenue, whether it churned in ``p``, and its margin rate.
+
+    ``spells`` may hold the customer's ``margin_rate`` and segment columns (``carry``),
+    which are passed through so that segments need no further join.
+    """
     cur = prev_rev.select(c1=prev_rev[s.CUSTOMER_ID], p1=prev_rev[P], cur=prev_rev[REV])
     pv = prev_rev.view()
     prev = pv.select(c2=pv[s.CUSTOMER_ID], p2=pv[P] + 1, prev=pv[REV], prev_mg=pv[MARGIN_AMT])
@@ -91,19 +96,21 @@ def revenue_panel(prev_rev: ir.Table, spells: ir.Table, period: str, margin_rate
         **{s.CUSTOMER_ID: both.c1.fill_null(both.c2), P: both.p1.fill_null(both.p2)},
         cur=both.cur.fill_null(0.0), prev=both.prev.fill_null(0.0), prev_mg=both.prev_mg,
     ).view()  # a projection over a join must be a fresh relation before joining again
+    has_rate = s.MARGIN_RATE in spells.columns
     sp = spells.select(
+        *carry,
         cs=spells[s.CUSTOMER_ID],
         sp=period_index(spells[s.START_DATE], period),
         cp=period_index(spells[s.CHURN_DATE], period),
+        rate=spells[s.MARGIN_RATE] if has_rate else ibis.null("float64"),
     )
     j = both.join(sp, [both[s.CUSTOMER_ID] == sp.cs, sp.sp < both[P],
                        sp.cp.isnull() | (sp.cp >= both[P])])
-    j = j.left_join(margin_rate, s.CUSTOMER_ID).drop(f"{s.CUSTOMER_ID}_right")
     from_txn = ibis.ifelse(j.prev > 0, j.prev_mg / j.prev, ibis.null("float64"))
-    rate = j[s.MARGIN_RATE].fill_null(from_txn).fill_null(default_margin)
+    rate = j.rate.fill_null(from_txn).fill_null(default_margin)
     churned = j.cp.notnull() & (j.cp == j[P])
     return j.select(
-        s.CUSTOMER_ID, P, "cur", "prev",
+        P, "cur", "prev", *carry,
         churned=churned,
         contraction=ibis.ifelse(~churned & (j.prev > j.cur), j.prev - j.cur, 0.0),
         expansion=ibis.ifelse(~churned & (j.cur > j.prev), j.cur - j.prev, 0.0),
@@ -112,8 +119,9 @@ def revenue_panel(prev_rev: ir.Table, spells: ir.Table, period: str, margin_rate
 
 
 def lost_revenue(mrev: ir.Table, spells: ir.Table, business: str, period: str,
-                 margin_rate: ir.Table, default_margin: float) -> ir.Table:
-    """Per churned spell: customer_id, p (churn period), lost_revenue, churn_loss."""
+                 default_margin: float, carry: Sequence[str] = ()) -> ir.Table:
+    """Per churned spell: p (churn period), lost_revenue, churn_loss, and the ``carry``
+    columns of ``spells`` (segments)."""
     k = PERIOD_MONTHS[period]
     cp = period_index(spells[s.CHURN_DATE], period)
     # spells that began and ended in the same period are not counted as churn (flows.py)
@@ -121,11 +129,12 @@ def lost_revenue(mrev: ir.Table, spells: ir.Table, business: str, period: str,
     cp = period_index(ch[s.CHURN_DATE], period)
     # contracts: the period before the churn period; activity: ending at the last purchase
     anchor = cp * k - 1 if business == "contractual" else month_index(ch[LAST_ACTIVE_DATE])
-    ch = ch.select(cs=ch[s.CUSTOMER_ID], **{P: cp}, hi=anchor, lo=anchor - (k - 1))
+    has_rate = s.MARGIN_RATE in spells.columns
+    ch = ch.select(*carry, cs=ch[s.CUSTOMER_ID], **{P: cp}, hi=anchor, lo=anchor - (k - 1),
+                   rate=ch[s.MARGIN_RATE] if has_rate else ibis.null("float64"))
     j = ch.left_join(mrev, [ch.cs == mrev[s.CUSTOMER_ID], mrev[M] >= ch.lo, mrev[M] <= ch.hi])
-    g = j.group_by([j.cs, j[P], j.hi]).aggregate(
+    g = j.group_by([j.cs, j[P], j.hi, j.rate, *[j[c] for c in carry]]).aggregate(
         rev=j[REV].sum().fill_null(0.0), mg=j[MARGIN_AMT].sum()
     )
-    g = g.left_join(margin_rate, g.cs == margin_rate[s.CUSTOMER_ID])
-    loss = (g[s.MARGIN_RATE] * g.rev).fill_null(g.mg).fill_null(g.rev * default_margin)
-    return g.select(**{s.CUSTOMER_ID: g.cs, P: g[P]}, lost_revenue=g.rev, churn_loss=loss)
+    loss = (g.rate * g.rev).fill_null(g.mg).fill_null(g.rev * default_margin)
+    return g.select(P, *carry, lost_revenue=g.rev, churn_loss=loss)
