@@ -31,6 +31,7 @@ Only non-contractual (transactions) workspaces and ``period="month"`` are covere
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
@@ -172,9 +173,15 @@ def _stock(spells: pd.DataFrame, keys: list[str], p_lo: int, p_hi: int) -> pd.Da
     return t[t["p"] >= p_lo].reset_index(drop=True)
 
 
+#: customers-table column behind each breakdown (the same dimensions as churnradar's,
+#: except the acquisition cohort)
+DIM_COLUMNS = {"grade": "grade", "segment": "segment", "region": "region",
+               "channel": "channel", "owner": "owner_id", "key_account": "is_key_account"}
+
+
 def pandas_metrics(tx_path: str, customers_path: str, *, inactivity_days: int,
                    as_of: dt.date | None, margin: float = 0.2, revenue: bool = True,
-                   by_grade: bool = True) -> dict[str, pd.DataFrame]:
+                   dims: Sequence[str] = ("grade",)) -> dict[str, pd.DataFrame]:
     """The monthly churn table (and revenue churn, lost revenue, churn loss) in pandas.
 
     Returns ``{"overall": ..., "grade": ...}`` with the columns ``[segment,] p``,
@@ -202,28 +209,34 @@ def pandas_metrics(tx_path: str, customers_path: str, *, inactivity_days: int,
     spells["sp"] = _month(spells["start_date"])
     spells["cp"] = _month(spells["churn_date"])  # NaN while active
 
-    cust_cols = ["customer_id", "grade"]
+    cust_cols = ["customer_id", *{DIM_COLUMNS[d] for d in dims}]
     have_rate = "margin_rate" in _parquet_columns(customers_path)
     if have_rate:
         cust_cols.append("margin_rate")
     cust = pd.read_parquet(customers_path, columns=cust_cols)
     if not have_rate:
         cust["margin_rate"] = np.nan
-    grade = cust["grade"].astype("string").str.strip().replace("", pd.NA).fillna(MISSING)
-    cust = cust.assign(segment=grade.astype(object))[["customer_id", "segment",
-                                                       "margin_rate"]]
+    seg_cols = [f"seg_{d}" for d in dims]
+    for d in dims:
+        col = cust[DIM_COLUMNS[d]]
+        if d == "key_account":
+            val = col.map({True: "key", False: "other"})
+        else:
+            val = col.astype("string").str.strip().replace("", pd.NA)
+        cust[f"seg_{d}"] = val.fillna(MISSING).astype(object)
+    cust = cust[["customer_id", *seg_cols, "margin_rate"]]
 
     def seg(df: pd.DataFrame) -> pd.DataFrame:
-        out = df.merge(cust[["customer_id", "segment"]], on="customer_id", how="left")
-        out["segment"] = out["segment"].fillna(MISSING)
+        out = df.merge(cust[["customer_id", *seg_cols]], on="customer_id", how="left")
+        out[seg_cols] = out[seg_cols].fillna(MISSING)
         return out
 
     out: dict[str, pd.DataFrame] = {}
-    keysets = [[], ["segment"]] if by_grade else [[]]
-    if by_grade:
+    keysets = [[], *[[c] for c in seg_cols]]
+    names = ["overall", *dims]
+    if dims:
         spells = seg(spells)
-    for keys in keysets:
-        name = "grade" if keys else "overall"
+    for name, keys in zip(names, keysets, strict=True):
         out[name] = _stock(spells, keys, p_lo, p_hi)
     if not revenue:
         return out
@@ -262,10 +275,9 @@ def pandas_metrics(tx_path: str, customers_path: str, *, inactivity_days: int,
         ch["margin_amount"]).fillna(ch["lost_revenue"] * margin)
     ch["p"] = ch["cp"].astype("int64")
 
-    if by_grade:
-        mrev, j = seg(mrev), seg(j)
-    for keys in keysets:
-        name = "grade" if keys else "overall"
+    if dims:
+        mrev, j = seg(mrev), seg(j)  # ch comes from the spells, which carry them already
+    for name, keys in zip(names, keysets, strict=True):
         g = [*keys, "p"]
         rev = mrev.rename(columns={"m": "p"}).groupby(g)["revenue"].sum()
         pan = j.groupby(g).agg(base_revenue=("prev", "sum"),
@@ -286,7 +298,7 @@ def pandas_metrics(tx_path: str, customers_path: str, *, inactivity_days: int,
             base > 0)
         t["net_revenue_retention"] = 1.0 - ((t["churned_revenue"] + t["contraction"]
                                              - t["expansion"]) / base).where(base > 0)
-        out[name] = t
+        out[name] = t.rename(columns={keys[0]: "segment"}) if keys else t
     return out
 
 

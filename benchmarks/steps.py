@@ -225,14 +225,14 @@ def step_monthly_sql(cfg: Config) -> dict[str, Any]:
 
 # --- 6. (a) pandas --------------------------------------------------------------------
 def _pandas(cfg: Config, full: bool) -> dict[str, Any]:
-    from baselines import pandas_metrics
+    from baselines import DIM_COLUMNS, pandas_metrics
 
     n, as_of, margin = _settings(cfg)
     data = Path(cfg["workspace"]) / "data"
     t0 = time.perf_counter()
     res = pandas_metrics(str(data / "transactions.parquet"), str(data / "customers.parquet"),
                          inactivity_days=n, as_of=as_of, margin=margin, revenue=full,
-                         by_grade=full)
+                         dims=tuple(DIM_COLUMNS) if full else ())
     seconds = time.perf_counter() - t0
     out = Path(cfg["out_prefix"])
     return {"seconds": seconds,
