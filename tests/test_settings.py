@@ -60,3 +60,14 @@ def test_broken_toml_is_a_clear_error(tmp_path):
     ws.settings_path.write_text("language = \n", encoding="utf-8")
     with pytest.raises(SettingsError, match="not valid TOML"):
         Workspace.open(tmp_path / "w")
+
+
+@pytest.mark.parametrize("value", ["1GB", "800 MB", "1.5GiB", ""])
+def test_engine_memory_limit_accepts_sizes(value):
+    assert parse_settings({"engine": {"memory_limit": value}}).engine.memory_limit == value
+
+
+@pytest.mark.parametrize("value", ["lots", "1G", "1GB; DROP TABLE x"])
+def test_engine_memory_limit_refuses_anything_else(value):
+    with pytest.raises(SettingsError, match=r"\[engine\] memory_limit must be a size"):
+        parse_settings({"engine": {"memory_limit": value}})

@@ -66,9 +66,9 @@ def connect(backend: Backend = "duckdb", *, spark: Any = None, threads: int | No
 
 def _size(text: str) -> str:
     """Validate a size like ``1GB`` / ``800MB`` (it is put into SQL)."""
-    import re
+    from churnradar.settings import is_size
 
-    if not re.fullmatch(r"\s*\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)\s*", text, re.I):
+    if not is_size(text):
         raise InputError(key="err_memory_limit", value=text)
     return text.strip()
 

@@ -57,13 +57,11 @@ def run_metrics(ws: Workspace, *, period: str | None = None,
                 kind: str = "metrics") -> MetricsRun:
     """Compute the metrics and save them to ``runs/<id>-<kind>/``."""
     step = step or _no_step
-    steps = ["lifecycle", "revenue", "overall", *[f"by {d}" for d in (dimensions or [])],
-             "cohorts", "safety line"]
     seen: list[str] = []
 
-    def progress(name: str) -> None:
+    def progress(name: str) -> None:  # the steps depend on the data: no total
         seen.append(name)
-        step("metrics", len(seen), max(len(steps), len(seen)))
+        step("metrics", len(seen), None)
 
     result = compute_metrics(ws, period=period, dimensions=dimensions, as_of=as_of,
                              backend=backend, progress=progress)

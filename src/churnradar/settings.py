@@ -76,6 +76,14 @@ class SafetySettings:
     key_account_annual_alert: float = 0.20
 
 
+def is_size(text: str) -> bool:
+    """A memory size with a unit, as DuckDB takes it: ``1GB``, ``800 MB``, ``1.5GiB``."""
+    import re
+
+    return re.fullmatch(r"\s*\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)\s*", text,
+                        re.I) is not None
+
+
 @dataclass(frozen=True)
 class EngineSettings:
     """Where the numbers are computed."""
@@ -225,13 +233,9 @@ def _check_ranges(where: str, obj: Any) -> None:
             )
         if obj.new_customer_months < 1:
             raise SettingsError(f"{where}new_customer_months must be at least 1")
-    if isinstance(obj, EngineSettings) and obj.memory_limit:
-        import re
-
-        if not re.fullmatch(r"\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)", obj.memory_limit,
-                            re.I):
-            raise SettingsError(f"{where}memory_limit must be a size like 1GB or 800MB, "
-                                f"got {obj.memory_limit!r}")
+    if isinstance(obj, EngineSettings) and obj.memory_limit and not is_size(obj.memory_limit):
+        raise SettingsError(f"{where}memory_limit must be a size like 1GB or 800MB, "
+                            f"got {obj.memory_limit!r}")
     if isinstance(obj, ChurnSettings) and obj.inactivity_days < 1:
         raise SettingsError(f"{where}inactivity_days must be at least 1")
     if isinstance(obj, SafetySettings):

@@ -204,13 +204,6 @@ class Workspace:
                           json.dumps(manifest, ensure_ascii=False, indent=2))
         return path
 
-    def latest_run(self, kind: str) -> Path | None:
-        if not self.runs_dir.is_dir():
-            return None
-        runs = sorted(p for p in self.runs_dir.iterdir()
-                      if p.is_dir() and p.name.split("-", 2)[-1].startswith(kind))
-        return runs[-1] if runs else None
-
 
 def _version() -> str:
     from churnradar import __version__

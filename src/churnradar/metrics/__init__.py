@@ -5,7 +5,6 @@ from churnradar.metrics.compute import compute_metrics, compute_metrics_from_tab
 from churnradar.metrics.rates import (
     AggregateChurn,
     aggregate_churn,
-    churn_rate,
     convert_rate,
     wilson_interval,
 )
@@ -13,6 +12,6 @@ from churnradar.metrics.result import AnalysisStatus, MetricsResult, SafetyCheck
 
 __all__ = [
     "AggregateChurn", "AnalysisStatus", "MetricsResult", "SafetyCheck", "aggregate_churn",
-    "churn_rate", "compute_metrics", "compute_metrics_from_tables", "convert_rate",
+    "compute_metrics", "compute_metrics_from_tables", "convert_rate",
     "wilson_interval",
 ]

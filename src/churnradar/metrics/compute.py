@@ -265,7 +265,7 @@ class _Computation:
         """(new S, new C, established S, established C) for period ``p``."""
         sp = self.spells
         months = self.settings.metrics.new_customer_months
-        first_m = p * {"month": 1, "quarter": 3, "year": 12}[self.period]
+        first_m = p * PERIOD_MONTHS[self.period]
         cp = period_index(sp[s.CHURN_DATE], self.period)
         active = sp.filter((period_index(sp[s.START_DATE], self.period) < p)
                            & (cp.isnull() | (cp >= p)))

@@ -26,15 +26,6 @@ PERIOD_MONTHS: dict[str, int] = {"month": 1, "quarter": 3, "year": 12}
 PeriodName = Literal["month", "quarter", "year"]
 
 
-def _rate(num: float, den: float) -> float | None:
-    return num / den if den else None
-
-
-def churn_rate(churned: float, base: float) -> float | None:
-    """``churned / base``; ``None`` when the base is zero (undefined, not 0%)."""
-    return _rate(churned, base)
-
-
 def convert_rate(rate: float, from_period: PeriodName, to_period: PeriodName) -> float:
     """Convert a churn rate between period lengths, assuming a constant hazard.
 
@@ -66,22 +57,18 @@ def wilson_interval(successes: float, n: float, confidence: float = 0.95,
     .. [1] Wilson, E. B. (1927). Probable inference, the law of succession, and
        statistical inference. JASA 22(158), 209–212.
     """
-    if n <= 0 or successes > n:  # more churned than at the start: not a proportion
+    lo, hi = wilson_bounds(np.array([successes]), np.array([n]), confidence)
+    if np.isnan(lo[0]):  # n = 0, or more churned than at the start: not a proportion
         return None, None
-    z = NormalDist().inv_cdf(0.5 + confidence / 2.0)
-    p = successes / n
-    denom = 1.0 + z * z / n
-    centre = (p + z * z / (2.0 * n)) / denom
-    half = z * math.sqrt(p * (1.0 - p) / n + z * z / (4.0 * n * n)) / denom
-    # at p = 0 or p = 1 one bound is exact; do not let rounding put p outside its interval
-    lo = 0.0 if successes <= 0 else max(0.0, centre - half)
-    hi = 1.0 if successes >= n else min(1.0, centre + half)
-    return lo, hi
+    return float(lo[0]), float(hi[0])
 
 
 def wilson_bounds(successes: np.ndarray, n: np.ndarray, confidence: float = 0.95,
                   ) -> tuple[np.ndarray, np.ndarray]:
-    """:func:`wilson_interval` for arrays (NaN where it is undefined)."""
+    """Wilson score intervals for arrays of counts (NaN where ``n`` is 0 or ``k > n``).
+
+    At p = 0 or p = 1 one bound is exact: rounding must not put p outside its interval.
+    """
     k = np.asarray(successes, dtype=float)
     m = np.asarray(n, dtype=float)
     ok = (m > 0) & (k <= m)
