@@ -119,6 +119,8 @@ class PredictSettings:
     backtest_dates: int = 3
     #: drivers listed per customer
     top_drivers: int = 3
+    #: training rows kept at most (a uniform sample per observation date beyond it)
+    max_training_rows: int = 2_000_000
 
 
 @dataclass(frozen=True)
@@ -181,6 +183,7 @@ high_risk_share = 0.10      # riskiest 10% of active customers = high risk
 medium_risk_share = 0.20    # next 20% = medium risk
 backtest_dates = 3          # evaluation dates of `churnradar predict backtest`
 top_drivers = 3             # drivers listed per customer
+max_training_rows = 2000000 # larger training sets are sampled uniformly per date
 
 # [columns.customers]       # map your own headers to churnradar's columns
 # "客户编号" = "customer_id"
@@ -283,10 +286,12 @@ def _check_ranges(where: str, obj: Any) -> None:
         if obj.horizon_days < 1 or obj.observation_months < 2 or obj.backtest_dates < 1:
             raise SettingsError(f"{where}horizon_days and backtest_dates must be at least 1, "
                                 f"observation_months at least 2")
-        if not (0 < obj.high_risk_share and 0 <= obj.medium_risk_share
+        if not (obj.high_risk_share > 0 and obj.medium_risk_share >= 0
                 and obj.high_risk_share + obj.medium_risk_share <= 1):
             raise SettingsError(f"{where}high_risk_share + medium_risk_share must be within "
                                 f"(0, 1], got {obj.high_risk_share} + {obj.medium_risk_share}")
+        if obj.max_training_rows < 1000:
+            raise SettingsError(f"{where}max_training_rows must be at least 1000")
         if obj.top_drivers < 1:
             raise SettingsError(f"{where}top_drivers must be at least 1")
     if isinstance(obj, SafetySettings):

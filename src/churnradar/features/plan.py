@@ -23,8 +23,8 @@ WINDOWS: tuple[int, ...] = (30, 90, 180, 365)
 #: at most this many event types get their own columns (the most frequent ones)
 MAX_EVENT_TYPES = 20
 #: event types that mean a failed payment / a discount, whatever the company calls them
-PAYMENT_FAILURE = re.compile(r"pay\w*[_ -]?fail|fail\w*[_ -]?pay|overdue|arrears|欠费|扣款失败|缴费失败",
-                             re.I)
+PAYMENT_FAILURE = re.compile(
+    r"pay\w*[_ -]?fail|fail\w*[_ -]?pay|overdue|arrears|欠费|扣款失败|缴费失败", re.I)
 DISCOUNT = re.compile(r"discount|coupon|rebate|promo|优惠|折扣|返利|赠送", re.I)
 
 
@@ -46,7 +46,9 @@ class FeaturePlan:
 
     @classmethod
     def from_dict(cls, raw: dict[str, Any]) -> FeaturePlan:
-        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in raw.items()})
+        values: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v
+                                  for k, v in raw.items()}
+        return cls(**values)
 
 
 def safe_name(value: str) -> str:

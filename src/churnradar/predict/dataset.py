@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import ibis.expr.types as ir
+import numpy as np
 import pandas as pd
 
 from churnradar import schema as s
@@ -39,6 +40,8 @@ class PredictionData:
     data_end: dt.date
     history_start: dt.date
     business: str
+    #: keep each date's features for reuse (a backtest revisits dates); off for scale
+    cache: bool = True
     _spells: pd.DataFrame | None = None
     _features: dict[tuple[dt.date, str], pd.DataFrame] = field(default_factory=dict)
 
@@ -64,18 +67,30 @@ class PredictionData:
         return make_plan(self.tables, business=self.business, as_of=as_of)
 
     def features(self, as_of: dt.date, plan: FeaturePlan) -> pd.DataFrame:
+        """Features at ``as_of`` (kept for reuse while ``cache`` is on)."""
         key = (as_of, repr(plan))
-        if key not in self._features:
-            self._features[key] = build_features(self.tables, self.churn, as_of=as_of,
-                                                 plan=plan)
-        return self._features[key]
+        if key in self._features:
+            return self._features[key]
+        df = build_features(self.tables, self.churn, as_of=as_of, plan=plan)
+        # float32 halves the memory of stacked dates; LightGBM bins features anyway
+        floats = df.select_dtypes("float64").columns
+        df[floats] = df[floats].astype("float32")
+        if self.cache:
+            self._features[key] = df
+        return df
 
-    def labelled(self, as_of: dt.date, plan: FeaturePlan, horizon_days: int) -> pd.DataFrame:
-        """Features at ``as_of`` with the label column ``churned``."""
+    def labelled(self, as_of: dt.date, plan: FeaturePlan, horizon_days: int,
+                 *, max_rows: int | None = None, random_state: int = 0) -> pd.DataFrame:
+        """Features at ``as_of`` with the label column ``churned``; a uniform sample of
+        ``max_rows`` customers when there are more (the same sample every call)."""
         if as_of + dt.timedelta(days=horizon_days) > self.data_end:
             raise InputError(key="err_predict_unknown_outcome", as_of=str(as_of),
                              horizon=horizon_days, end=str(self.data_end))
         feats = self.features(as_of, plan)
+        if max_rows is not None and len(feats) > max_rows:
+            rng = np.random.default_rng([random_state, as_of.toordinal()])
+            keep = np.sort(rng.choice(len(feats), max_rows, replace=False))
+            feats = feats.iloc[keep].reset_index(drop=True)
         labels = make_labels(self.spells, as_of=as_of, horizon_days=horizon_days)
         out = feats.merge(labels[[s.CUSTOMER_ID, LABEL]], on=s.CUSTOMER_ID, how="inner")
         lost = len(feats) - len(out)
@@ -85,11 +100,15 @@ class PredictionData:
         return out
 
     def stacked(self, dates: Sequence[dt.date], plan: FeaturePlan, horizon_days: int,
-                progress: DateProgress | None = None) -> pd.DataFrame:
-        """Labelled features of several observation dates, stacked (oldest first)."""
+                progress: DateProgress | None = None, *, max_rows: int | None = None,
+                random_state: int = 0) -> pd.DataFrame:
+        """Labelled features of several observation dates, stacked (oldest first);
+        at most ``max_rows`` rows in all (the same share of every date)."""
         parts = []
+        per_date = None if max_rows is None else max(1, max_rows // max(len(dates), 1))
         for i, d in enumerate(sorted(dates)):
-            parts.append(self.labelled(d, plan, horizon_days))
+            parts.append(self.labelled(d, plan, horizon_days, max_rows=per_date,
+                                       random_state=random_state))
             if progress is not None:
                 progress(i + 1, len(dates))
         out = pd.concat(parts, ignore_index=True)

@@ -1,0 +1,1 @@
+"""Churn risk prediction: labels, datasets, models and their evaluation."""
