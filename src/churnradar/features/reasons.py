@@ -19,7 +19,7 @@ from churnradar import schema as s
 FEATURE_REASONS: tuple[tuple[str, str, str | None], ...] = (
     # complaints with a recorded category point to that category
     *((rf"^complaints_{cat}_", cat, None) for cat in s.REASON_CATEGORIES),
-    (r"^complaint|^complaints_", "service", "retaliatory"),
+    (r"^complaint|^complaints_|^days_since_complaint", "service", "retaliatory"),
     (r"^survey_", "service", None),
     (r"^payment_failures_", "management", "non_malicious"),
     (r"^discounts_", "benefit", None),
