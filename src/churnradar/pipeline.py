@@ -3,15 +3,17 @@
 - :func:`run_metrics` — compute the metrics of a workspace and save them in a run folder;
 - :func:`build_report` — metrics + the HTML report and Excel workbook;
 - :func:`run_demo` — generate demo data, write it as a user's export files, import them
-  through the same path a user's files take, run every analysis, write the report.
+  through the same path a user's files take, run every analysis (metrics, churn risk
+  model, backtest, scores), write the report.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from churnradar.engine import Backend
 from churnradar.exceptions import WorkspaceError
@@ -20,6 +22,9 @@ from churnradar.i18n import check_language
 from churnradar.metrics import MetricsResult, compute_metrics
 from churnradar.metrics.store import save_result
 from churnradar.workspace import SETTINGS_FILE, Workspace
+
+if TYPE_CHECKING:
+    from churnradar.report.sections import Section
 
 #: step(name, done, total) — name is a catalog key suffix (``pipeline_step_<name>``)
 Step = Callable[[str, int, int | None], None]
@@ -70,19 +75,46 @@ def run_metrics(ws: Workspace, *, period: str | None = None,
     return MetricsRun(result=result, run_dir=run_dir)
 
 
+def risk_sections(ws: Workspace, result: MetricsResult, lang: str,
+                  step: Step) -> list[Section]:
+    """The at-risk section when the workspace has a churn risk model: every active
+    customer is scored with it now; the latest backtest is shown when there is one.
+    Marks the risk prediction as done in the completeness check."""
+    import json
+
+    from churnradar.predict.jobs import latest_run, model_path, score_job
+    from churnradar.report.risk import risk_section
+
+    if not model_path(ws).exists():
+        return []
+    scored = score_job(ws, step=step)
+    backtest = None
+    bt_dir = latest_run(ws, "predict-backtest")
+    if bt_dir is not None and (bt_dir / "backtest.json").exists():
+        backtest = json.loads((bt_dir / "backtest.json").read_text(encoding="utf-8"))
+    result.completeness = [
+        replace(c, status="ran", missing=()) if c.analysis == "risk_prediction" else c
+        for c in result.completeness]
+    return [risk_section(scored.scores, scored.trained.metadata, lang, backtest=backtest,
+                         currency=result.currency)]
+
+
 def build_report(ws: Workspace, *, lang: str | None = None, out: Path | None = None,
                  excel: Path | None = None, period: str | None = None,
                  step: Step | None = None) -> ReportOutcome:
     """Metrics + report. The HTML (and Excel) files go to the run folder, and are copied
-    to ``out`` / ``excel`` when given."""
+    to ``out`` / ``excel`` when given. With a churn risk model in the workspace
+    (``churnradar predict train``), the report gains the at-risk section."""
     from churnradar.report import write_excel_report, write_html_report
 
     step = step or _no_step
     lang = check_language(lang or ws.settings.language)
     run = run_metrics(ws, period=period, step=step, kind="report")
+    extra = risk_sections(ws, run.result, lang, step)
     step("report", 0, 2)
     name = ws.root.resolve().name
-    html = write_html_report(run.result, run.run_dir / "report.html", lang=lang, workspace=name)
+    html = write_html_report(run.result, run.run_dir / "report.html", lang=lang, workspace=name,
+                             extra_sections=extra)
     step("report", 1, 2)
     xlsx = write_excel_report(run.result, run.run_dir / "report.xlsx", lang=lang, workspace=name)
     step("report", 2, 2)
@@ -144,5 +176,11 @@ def run_demo(folder: str | Path, *, industry: str = "telecom", n_customers: int 
         res = import_table(ws, table, path, lang=lang)
         imported[table] = res.rows_imported
     step("import", total, total)
+    # the main job includes prediction: a model (with its out-of-time check), a backtest
+    # against the naive baselines, and the at-risk section of the report
+    from churnradar.predict.jobs import backtest_job, train_job
+
+    train_job(ws, step=step)
+    backtest_job(ws, step=step)
     report = build_report(ws, lang=lang, step=step)
     return DemoOutcome(workspace=folder, report=report, imported=imported, export_dir=exports)

@@ -263,4 +263,8 @@ def build_app(lang: str) -> typer.Typer:
         console.print(t("cli_demo_next", lg, path=str(res.workspace),
                         period=latest["label"]))
 
+    # --- predict ---------------------------------------------------------------------
+    from churnradar.cli.predict import build_predict_app
+
+    app.add_typer(build_predict_app(app_lang, h, Dir, Lang), name="predict")
     return app
