@@ -8,8 +8,9 @@
 
 from churnradar.datasets.demo import INDUSTRIES, DemoData, Industry, make_demo_data
 from churnradar.datasets.files import CUSTOMER_HEADERS_ZH, write_demo_files
+from churnradar.datasets.telco import load_telco
 
 __all__ = [
     "CUSTOMER_HEADERS_ZH", "INDUSTRIES", "DemoData", "Industry", "make_demo_data",
-    "write_demo_files",
+    "load_telco", "write_demo_files",
 ]
