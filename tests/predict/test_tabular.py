@@ -19,7 +19,8 @@ def test_labels(values, expected):
 
 
 def test_bad_label_names_column_row_and_value():
-    with pytest.raises(InputError, match=r"'churn', row 3: 'maybe'"):
+    # rows are counted as in the file: the header is row 1
+    with pytest.raises(InputError, match=r"'churn', row 4: 'maybe'"):
         parse_labels(pd.Series(["Yes", "No", "maybe"]), "churn")
 
 
