@@ -24,6 +24,7 @@ from churnradar.metrics.store import save_result
 from churnradar.workspace import SETTINGS_FILE, Workspace
 
 if TYPE_CHECKING:
+    from churnradar.predict.dataset import PredictionData
     from churnradar.report.sections import Section
 
 #: step(name, done, total) — name is a catalog key suffix (``pipeline_step_<name>``)
@@ -76,7 +77,7 @@ def run_metrics(ws: Workspace, *, period: str | None = None,
 
 
 def risk_sections(ws: Workspace, result: MetricsResult, lang: str,
-                  step: Step) -> list[Section]:
+                  step: Step, data: PredictionData | None = None) -> list[Section]:
     """The at-risk section when the workspace has a churn risk model: every active
     customer is scored with it now; the latest backtest is shown when there is one.
     Marks the risk prediction as done in the completeness check."""
@@ -87,7 +88,7 @@ def risk_sections(ws: Workspace, result: MetricsResult, lang: str,
 
     if not model_path(ws).exists():
         return []
-    scored = score_job(ws, step=step)
+    scored = score_job(ws, step=step, data=data)
     backtest = None
     bt_dir = latest_run(ws, "predict-backtest")
     if bt_dir is not None and (bt_dir / "backtest.json").exists():
@@ -101,7 +102,8 @@ def risk_sections(ws: Workspace, result: MetricsResult, lang: str,
 
 def build_report(ws: Workspace, *, lang: str | None = None, out: Path | None = None,
                  excel: Path | None = None, period: str | None = None,
-                 step: Step | None = None) -> ReportOutcome:
+                 step: Step | None = None, data: PredictionData | None = None,
+                 ) -> ReportOutcome:
     """Metrics + report. The HTML (and Excel) files go to the run folder, and are copied
     to ``out`` / ``excel`` when given. With a churn risk model in the workspace
     (``churnradar predict train``), the report gains the at-risk section."""
@@ -110,7 +112,7 @@ def build_report(ws: Workspace, *, lang: str | None = None, out: Path | None = N
     step = step or _no_step
     lang = check_language(lang or ws.settings.language)
     run = run_metrics(ws, period=period, step=step, kind="report")
-    extra = risk_sections(ws, run.result, lang, step)
+    extra = risk_sections(ws, run.result, lang, step, data)
     step("report", 0, 2)
     name = ws.root.resolve().name
     html = write_html_report(run.result, run.run_dir / "report.html", lang=lang, workspace=name,
@@ -178,9 +180,10 @@ def run_demo(folder: str | Path, *, industry: str = "telecom", n_customers: int 
     step("import", total, total)
     # the main job includes prediction: a model (with its out-of-time check), a backtest
     # against the naive baselines, and the at-risk section of the report
-    from churnradar.predict.jobs import backtest_job, train_job
+    from churnradar.predict.jobs import backtest_job, open_data, train_job
 
-    train_job(ws, step=step)
-    backtest_job(ws, step=step)
-    report = build_report(ws, lang=lang, step=step)
+    prediction = open_data(ws)  # one feature cache for the three jobs
+    train_job(ws, step=step, data=prediction)
+    backtest_job(ws, step=step, data=prediction)
+    report = build_report(ws, lang=lang, step=step, data=prediction)
     return DemoOutcome(workspace=folder, report=report, imported=imported, export_dir=exports)

@@ -27,14 +27,14 @@ from churnradar.workspace import Workspace
 def telecom(tmp_path_factory):
     """A demo workspace (run_demo trains, backtests and reports already)."""
     folder = tmp_path_factory.mktemp("predict") / "telecom"
-    run_demo(folder, industry="telecom", n_customers=3000, lang="en", random_state=1)
+    run_demo(folder, industry="telecom", n_customers=2000, lang="en", random_state=1)
     return Workspace.open(folder)
 
 
 @pytest.fixture(scope="module")
 def dealers(tmp_path_factory):
     folder = tmp_path_factory.mktemp("predict") / "dealers"
-    run_demo(folder, industry="dealers", n_customers=2000, lang="zh-CN", random_state=2)
+    run_demo(folder, industry="dealers", n_customers=1200, lang="zh-CN", random_state=2)
     return Workspace.open(folder)
 
 

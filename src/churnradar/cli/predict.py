@@ -38,6 +38,17 @@ def metrics_table(rows: list[tuple[str, dict[str, Any]]], lang: str, title: str,
     return table
 
 
+def single_table(values: dict[str, Any], lang: str, title: str) -> Table:
+    """One model's metrics, one per line (reads well in a narrow terminal)."""
+    table = Table(title=title, show_header=False)
+    table.add_column(style="bold")
+    table.add_column(justify="right")
+    for m in ("base_rate", *METRICS, "emp_fraction"):
+        if m in values:
+            table.add_row(t(f"predict_metric_{m}", lang), _fmt(m, values[m], lang))
+    return table
+
+
 def build_predict_app(lang: str, h: Any, Dir: Any, Lang: Any) -> typer.Typer:
     """The ``predict`` sub-app (help texts in ``lang``)."""
     lang_default = lang  # commands outside a workspace speak the language of the help
@@ -181,6 +192,6 @@ def build_predict_app(lang: str, h: Any, Dir: Any, Lang: Any) -> typer.Typer:
                 else t("predict_mode_folds", lg, folds=folds))
         title = t("predict_evaluate_title", lg, file=file.name, rows=fmt_int(res.n_rows, lg),
                   positives=fmt_int(res.positives, lg), mode=mode)
-        console.print(metrics_table([(kind, mean)], lg, title))
+        console.print(single_table(mean, lg, title))
 
     return app

@@ -88,10 +88,12 @@ class TrainOutcome:
 
 
 def train_job(ws: Workspace, *, as_of: dt.date | None = None, evaluate: bool = True,
-              step: Step | None = None) -> TrainOutcome:
-    """Train the workspace's model and save it as ``models/churn_risk.joblib``."""
+              step: Step | None = None, data: PredictionData | None = None) -> TrainOutcome:
+    """Train the workspace's model and save it as ``models/churn_risk.joblib``.
+
+    ``data`` (from :func:`open_data`) lets several jobs share one feature cache."""
     step = step or _no_step
-    data = open_data(ws)
+    data = data or open_data(ws)
     trained = train_risk_model(data, ws.settings.predict, as_of=as_of, evaluate=evaluate,
                                progress=lambda name, i, n: step(f"predict_{name}", i, n))
     path = save_trained(ws, trained)
@@ -110,7 +112,7 @@ class ScoreOutcome:
 
 
 def score_job(ws: Workspace, *, as_of: dt.date | None = None, model: Path | None = None,
-              step: Step | None = None) -> ScoreOutcome:
+              step: Step | None = None, data: PredictionData | None = None) -> ScoreOutcome:
     """Score every active customer; trains (and saves) a model first when there is none.
 
     The scores go to ``runs/<id>-predict-score/scores.parquet``.
@@ -121,10 +123,11 @@ def score_job(ws: Workspace, *, as_of: dt.date | None = None, model: Path | None
     if not path.exists():
         if model is not None:
             raise WorkspaceError(key="err_model_missing", path=str(path))
-        train_job(ws, step=step)
+        data = data or open_data(ws)
+        train_job(ws, step=step, data=data)
         trained_now = True
     trained = load_trained(path)
-    data = open_data(ws)
+    data = data or open_data(ws)
     step("predict_score", 0, 1)
     scores = score_customers(data, trained, ws.settings.predict, as_of=as_of)
     step("predict_score", 1, 1)
@@ -147,13 +150,13 @@ class BacktestOutcome:
     run_dir: Path
 
 
-def backtest_job(ws: Workspace, *, dates: int | None = None,
-                 step: Step | None = None) -> BacktestOutcome:
+def backtest_job(ws: Workspace, *, dates: int | None = None, step: Step | None = None,
+                 data: PredictionData | None = None) -> BacktestOutcome:
     """Backtest the model and the two baselines; results in ``backtest.json``."""
     from churnradar.predict.backtest import backtest_dates
 
     step = step or _no_step
-    data = open_data(ws)
+    data = data or open_data(ws)
     when = backtest_dates(data, ws.settings.predict, dates)
     step("predict_backtest", 0, len(when))
     result = run_backtest(data, ws.settings.predict, dates=when,
