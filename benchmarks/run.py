@@ -8,8 +8,9 @@ Every step runs in a fresh process (benchmarks/steps.py), so that its peak memor
 RSS of that process) is its own. The generated CSV files are cached in --data-dir, keyed
 by industry, size and seed. Before the results are written, the monthly tables of the
 implementations are compared (counts exactly, sums to 1e-6 relative); a mismatch is
-recorded in the results, not hidden. Results go to BENCHMARKS.md (--out), which is
-rewritten on each run except for its "History" section, which gains one line per run.
+recorded in the results, not hidden. Results go to section ``metrics`` of BENCHMARKS.md
+(--out; see benchmarks/mdsections.py), which is rewritten on each run except for its
+"History" list, which gains one line per run; the other sections are left alone.
 
 This process stays small (standard library only): a child's peak RSS cannot be lower than
 the RSS of the process that forked it.
@@ -32,10 +33,14 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from mdsections import read_section, replace_section
+
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 STEPS_PY = HERE / "steps.py"
 GIB = 1024.0
+#: the section of BENCHMARKS.md this runner owns
+SECTION = "metrics"
 
 #: targets of the issue
 TARGET_SPEEDUP_VS_PANDAS = 5.0
@@ -234,6 +239,15 @@ def _verdict(ok: bool | None) -> str:
     return "n/a" if ok is None else ("**PASS**" if ok else "**MISS**")
 
 
+def summary_line(args: argparse.Namespace, s: dict[str, dict[str, Any]]) -> str:
+    """One line for the index of BENCHMARKS.md."""
+    full, pan = s["metrics_churnradar"], s["metrics_pandas"]
+    mon, sql = s["monthly_churnradar"], s["monthly_sql"]
+    return (f"{args.customers:,} customers: full metrics {_t(full)}, {_m(full)} peak "
+            f"({_x(_ratio(pan, full))} faster than pandas); monthly table "
+            f"{_x(_ratio(mon, sql))} the time of DuckDB SQL")
+
+
 def history_line(now: str, args: argparse.Namespace, s: dict[str, dict[str, Any]],
                  checks: list[dict[str, Any]]) -> str:
     full, pan = s["metrics_churnradar"], s["metrics_pandas"]
@@ -247,12 +261,16 @@ def history_line(now: str, args: argparse.Namespace, s: dict[str, dict[str, Any]
 
 
 def old_history(path: Path) -> list[str]:
-    if not path.is_file():
-        return []
+    """The History lines of this runner's section (of the whole file before sections)."""
+    text = read_section(path, SECTION)
+    if text is None:
+        text = "" if not path.is_file() else path.read_text(encoding="utf-8")
+        if "<!-- section:" in text:
+            return []  # a sectioned file without our section: no history yet
     lines, inside = [], False
-    for line in path.read_text(encoding="utf-8").splitlines():
-        if line.startswith("## "):
-            inside = line.strip().lower() == "## history"
+    for line in text.splitlines():
+        if line.startswith("#"):
+            inside = line.lstrip("#").strip().lower() == "history"
             continue
         if inside and line.startswith("- "):
             lines.append(line)
@@ -270,7 +288,7 @@ def write_report(args: argparse.Namespace, gen: dict[str, Any],
     rows = gen["rows"]
     L: list[str] = []
     add = L.append
-    add("# churnradar benchmarks")
+    add("## Import and churn metrics (dealers)")
     add("")
     add("Import and churn metrics on the demo dealer data (non-contractual orders, "
         "`make_demo_data(\"dealers\")`), side by side in one run with (a) the same metrics "
@@ -309,7 +327,7 @@ def write_report(args: argparse.Namespace, gen: dict[str, Any],
         f"{gen['peak_rss_mib']:,.0f} MiB" + (" (cached files; measured when generated)"
                                              if gen.get("cached") else ""))
     add("")
-    add("## Results")
+    add("### Results")
     add("")
     add("| step | churnradar | pandas (a) | DuckDB SQL (b) | ratio |")
     add("|---|---|---|---|---|")
@@ -337,14 +355,14 @@ def write_report(args: argparse.Namespace, gen: dict[str, Any],
     add(f"| monthly churn table: peak RSS | {_m(mon)} | {_m(mpa)} | {_m(sql)} | "
         f"churnradar / (b) {_x(_ratio(mon, sql, 'peak_rss_mib'))} |")
     add("")
-    add("### Targets")
+    add("#### Targets")
     add("")
     add("| target | required | measured | verdict |")
     add("|---|---|---|---|")
     for name, req, got, ok in targets(s):
         add(f"| {name} | {req} | {got} | {_verdict(ok)} |")
     add("")
-    add("### Do the implementations agree?")
+    add("#### Do the implementations agree?")
     add("")
     if not checks:
         add("Not verified (a step failed).")
@@ -354,7 +372,7 @@ def write_report(args: argparse.Namespace, gen: dict[str, Any],
                 f"({c['rows']} rows, {cols}): ")
         add(head + ("**agree**" if c["ok"] else "**MISMATCH** — " + "; ".join(c["problems"])))
     add("")
-    add("### What each column measures")
+    add("#### What each column measures")
     add("")
     add("- **import**: churnradar `io.import_table` of customers.csv (GB18030, Chinese "
         "headers, encoding detection, header mapping) and transactions.csv into a fresh "
@@ -378,7 +396,7 @@ def write_report(args: argparse.Namespace, gen: dict[str, Any],
         "(engine connection and reading the Parquet files included); the imports are "
         "listed below.")
     add("")
-    add("### Details")
+    add("#### Details")
     add("")
     add("| step | median time | all runs (s) | peak RSS | RSS after imports | "
         "module imports | load at start |")
@@ -416,7 +434,7 @@ def write_report(args: argparse.Namespace, gen: dict[str, Any],
         add("churnradar `compute_metrics` phases (from its progress callback): "
             + ", ".join(f"{k} {v:.2f} s" for k, v in full["last"]["phases"].items()) + ".")
     add("")
-    add("## Reproduce")
+    add("### Reproduce")
     add("")
     add("```sh")
     add("make bench                                               # 1,000,000 customers")
@@ -427,7 +445,7 @@ def write_report(args: argparse.Namespace, gen: dict[str, Any],
         "CSV files are cached there by size and seed; default `benchmarks/.data`, "
         "git-ignored), `--seed`, `--inactivity-days`.")
     add("")
-    add("## History")
+    add("### History")
     add("")
     L.extend(old_history(Path(args.out)))
     add(history_line(now, args, s, checks))
@@ -483,7 +501,7 @@ def main(argv: list[str] | None = None) -> int:
         log("WARNING: src/ changed during the run; the steps did not all measure the same code")
     text = write_report(args, gen, s, checks, inactivity, load_start, started,
                         (code_before, code_after))
-    Path(args.out).write_text(text, encoding="utf-8")
+    replace_section(args.out, SECTION, text, summary=summary_line(args, s))
     (run_dir / "summary.json").write_text(json.dumps({"summary": s, "checks": checks},
                                                      indent=1, default=str), encoding="utf-8")
     log(f"wrote {args.out}")

@@ -72,7 +72,8 @@ def catboost(x: pd.DataFrame, y: np.ndarray, xv: pd.DataFrame) -> np.ndarray:
     from catboost import CatBoostClassifier
 
     cats, _ = _onehot_frame(x)
-    model = CatBoostClassifier(verbose=0, random_seed=SEED, thread_count=2)
+    model = CatBoostClassifier(verbose=0, random_seed=SEED, thread_count=2,
+                               allow_writing_files=False)
     return model.fit(_text(x), y, cat_features=cats).predict_proba(_text(xv))[:, 1]
 
 
