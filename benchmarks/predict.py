@@ -469,7 +469,10 @@ def scale_markdown(args: argparse.Namespace, gen: dict[str, Any], imp: dict[str,
             f"{_mib(pr['peak_rss_mib_before_drivers'])} (with the features) | "
             f"{pr['rows']:,} customers → **{pr['customers_per_second']:,.0f} customers/s** "
             f"(median of {len(pr['predict_seconds_all'])}: "
-            f"{', '.join(f'{x:.2f}' for x in pr['predict_seconds_all'])} s){extra} |")
+            f"{', '.join(f'{x:.2f}' for x in pr['predict_seconds_all'])} s)"
+            + (f"; CPU {pr['predict_cpu_seconds']:.2f} s per call (all threads) = "
+               f"{pr['customers_per_cpu_second']:,.0f} customers per CPU-second"
+               if pr.get("customers_per_cpu_second") else "") + f"{extra} |")
         add(f"| (v) drivers | `trained.model.contributions(X)` | "
             f"{_s(pr['contributions_seconds'])} | {_mib(pr['peak_rss_mib'])} (with the "
             f"features) | {pr['contributions_per_second']:,.0f} customers/s; then "
@@ -507,9 +510,12 @@ def scale_markdown(args: argparse.Namespace, gen: dict[str, Any], imp: dict[str,
             parts = (pr["import_seconds"] + pr["load_model_seconds"] + pr["features_seconds"]
                      + pr["seconds"] + pr["tiers_seconds"] + pr["contributions_seconds"]
                      + pr["top_drivers_seconds"])
-            add(f"  Together {parts:.1f} s of the score command's {sc['seconds']:.1f} s; the "
-                f"rest ({sc['seconds'] - parts:.1f} s) is interpreter start-up, the CLI, "
-                "sorting and writing the scores.")
+            rest = sc["seconds"] - parts
+            add(f"  Together {parts:.1f} s, against {sc['seconds']:.1f} s for the score "
+                "command" + (f"; the rest ({rest:.1f} s) is interpreter start-up, the CLI, "
+                             "sorting and writing the scores." if rest >= 0 else
+                             " (the two ran at different moments under different load: "
+                             "compare the load at their start in the table below)."))
     add("")
     add("### Details")
     add("")

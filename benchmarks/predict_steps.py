@@ -219,7 +219,9 @@ def step_predict(cfg: Config) -> dict[str, Any]:
     x = feats[list(trained.model.feature_names_)]
     n = len(x)
     repeat = int(cfg.get("repeat", 3))
+    cpu = time.process_time()
     times, proba = _timed(lambda: trained.model.predict_proba(x), repeat)
+    cpu = (time.process_time() - cpu) / repeat  # all threads of this process
     p = proba[:, 1]
     t = time.perf_counter()
     risk_tiers(p, high_share=settings.high_risk_share, medium_share=settings.medium_risk_share)
@@ -237,6 +239,7 @@ def step_predict(cfg: Config) -> dict[str, Any]:
         "as_of": data.data_end.isoformat(), "load_model_seconds": load_seconds,
         "features_seconds": features_seconds, "predict_seconds_all": times,
         "customers_per_second": n / statistics.median(times),
+        "predict_cpu_seconds": cpu, "customers_per_cpu_second": n / cpu if cpu else None,
         "tiers_seconds": tiers_seconds, "contributions_seconds": contributions_seconds,
         "contributions_per_second": n / contributions_seconds,
         "top_drivers_seconds": top_drivers_seconds,
