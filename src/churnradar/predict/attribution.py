@@ -83,9 +83,13 @@ def path_table(booster: Any) -> PathTable:
 
 
 def path_contributions(booster: Any, data: Any, table: PathTable | None = None,
-                       *, chunk: int = 200_000, num_threads: int = 0) -> np.ndarray:
+                       *, chunk: int = 200_000, num_threads: int = 0,
+                       forest: Any = None) -> np.ndarray:
     """Contributions (rows x features) plus a last column with the bias, like
-    ``booster.predict(data, pred_contrib=True)``; rows add up to the raw score."""
+    ``booster.predict(data, pred_contrib=True)``; rows add up to the raw score.
+
+    ``forest`` (a :class:`~churnradar.predict.forest.Forest` of ``booster``) finds the
+    leaves column-wise, about 3x faster than LightGBM's ``pred_leaf``."""
     table = table or path_table(booster)
     n = data.shape[0]
     out = np.empty((n, table.matrix.shape[1] + 1), np.float64)
@@ -93,7 +97,10 @@ def path_contributions(booster: Any, data: Any, table: PathTable | None = None,
     n_trees = len(table.offsets)
     for lo in range(0, n, chunk):
         part = data.iloc[lo:lo + chunk] if hasattr(data, "iloc") else data[lo:lo + chunk]
-        leaves = booster.predict(part, pred_leaf=True, num_threads=num_threads)
+        if forest is not None:
+            leaves = forest.leaves(np.asarray(part, np.float64), num_threads=num_threads or 1)
+        else:
+            leaves = booster.predict(part, pred_leaf=True, num_threads=num_threads)
         leaves = np.asarray(leaves, np.int64).reshape(len(part), n_trees)
         glob = (leaves + table.offsets[None, :]).ravel()
         # one row per customer with a 1 in each of its leaves: (rows x leaves) @ table
