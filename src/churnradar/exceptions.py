@@ -56,6 +56,11 @@ class InputError(ChurnRadarError):
     """A command-line or API argument is out of range or inconsistent."""
 
 
+class ModelFitError(ChurnRadarError):
+    """A statistical model cannot be fitted to the data given (no repeat buyers, values
+    out of range, a likelihood that cannot be maximised...)."""
+
+
 class LeakageWarning(UserWarning):
     """Data after ``as_of`` could reach a feature."""
 

@@ -100,6 +100,34 @@ def risk_sections(ws: Workspace, result: MetricsResult, lang: str,
                          currency=result.currency)]
 
 
+def value_sections(ws: Workspace, result: MetricsResult, lang: str, step: Step,
+                   data: PredictionData | None = None,
+                   after: str | None = None) -> list[Section]:
+    """The customer value section: every active customer valued (CLV, value tier, value x
+    risk matrix; the risk from the latest scores when there are some). Marks the value
+    analysis as done in the completeness check. When the value models cannot be fitted
+    on this data, the section says why instead (the rest of the report still stands)."""
+    from markupsafe import escape
+
+    from churnradar.exceptions import ChurnRadarError
+    from churnradar.i18n import t
+    from churnradar.report.sections import Section
+    from churnradar.report.value import value_section
+    from churnradar.value.jobs import value_job
+
+    try:
+        outcome = value_job(ws, step=step, data=data)
+    except ChurnRadarError as err:
+        note = f'<p class="note">{escape(t("report_value_skipped", lang, reason=err.localized(lang)))}</p>'  # noqa: E501
+        return [Section(id="customer-value", title=t("report_section_value", lang),
+                        html=note, after=after)]
+    result.completeness = [
+        replace(c, status="ran", missing=()) if c.analysis == "customer_value" else c
+        for c in result.completeness]
+    section = value_section(outcome, lang, currency=result.currency)
+    return [replace(section, after=after)]
+
+
 def build_report(ws: Workspace, *, lang: str | None = None, out: Path | None = None,
                  excel: Path | None = None, period: str | None = None,
                  step: Step | None = None, data: PredictionData | None = None,
@@ -113,6 +141,8 @@ def build_report(ws: Workspace, *, lang: str | None = None, out: Path | None = N
     lang = check_language(lang or ws.settings.language)
     run = run_metrics(ws, period=period, step=step, kind="report")
     extra = risk_sections(ws, run.result, lang, step, data)
+    extra += value_sections(ws, run.result, lang, step, data,
+                            after="at-risk" if extra else "cohorts")
     step("report", 0, 2)
     name = ws.root.resolve().name
     html = write_html_report(run.result, run.run_dir / "report.html", lang=lang, workspace=name,

@@ -123,6 +123,31 @@ class PredictSettings:
     max_training_rows: int = 2_000_000
 
 
+TRANSACTION_MODELS = ("bgnbd", "paretonbd")
+
+
+@dataclass(frozen=True)
+class ValueSettings:
+    """Customer value: CLV models, value tiers (the margin is ``[metrics] margin``)."""
+
+    #: non-contractual purchase model: bgnbd (BG/NBD) | paretonbd (Pareto/NBD)
+    transaction_model: str = "bgnbd"
+    #: time unit of the purchase models in days (7 = weeks, as in the CDNOW papers)
+    time_unit_days: float = 7.0
+    #: CLV horizon in months
+    horizon_months: int = 12
+    #: annual discount rate of future cash flows
+    discount_rate: float = 0.10
+    #: model check: refit on the history up to N months before the data end and compare
+    #: predicted with actual purchases over those months (0 = off)
+    holdout_months: int = 6
+    #: value tiers: the most valuable share of active customers is "high", the next "medium"
+    high_value_share: float = 0.20
+    medium_value_share: float = 0.30
+    #: L2 penalty on the model parameters (0 = plain maximum likelihood)
+    penalizer: float = 0.0
+
+
 @dataclass(frozen=True)
 class Settings:
     language: Language = "zh-CN"
@@ -132,6 +157,7 @@ class Settings:
     safety: SafetySettings = field(default_factory=SafetySettings)
     engine: EngineSettings = field(default_factory=EngineSettings)
     predict: PredictSettings = field(default_factory=PredictSettings)
+    value: ValueSettings = field(default_factory=ValueSettings)
     #: per-table header mapping: {"customers": {"客户编号": "customer_id"}}
     columns: dict[str, dict[str, str]] = field(default_factory=dict)
 
@@ -185,6 +211,16 @@ backtest_dates = 3          # evaluation dates of `churnradar predict backtest`
 top_drivers = 3             # drivers listed per customer
 max_training_rows = 2000000 # larger training sets are sampled uniformly per date
 
+[value]                     # customer value (CLV); the margin is [metrics] margin
+transaction_model = "bgnbd" # bgnbd | paretonbd (non-contractual purchases)
+time_unit_days = 7.0        # model time unit in days (7 = weeks)
+horizon_months = 12         # CLV over the next N months
+discount_rate = 0.10        # annual discount rate
+holdout_months = 6          # model check on the last N months (0 = off)
+high_value_share = 0.20     # most valuable 20% of active customers = high value
+medium_value_share = 0.30   # next 30% = medium value
+penalizer = 0.0             # L2 penalty on the model parameters
+
 # [columns.customers]       # map your own headers to churnradar's columns
 # "客户编号" = "customer_id"
 """
@@ -195,6 +231,7 @@ _SECTIONS: dict[str, type] = {
     "safety": SafetySettings,
     "engine": EngineSettings,
     "predict": PredictSettings,
+    "value": ValueSettings,
 }
 _CHOICES: dict[str, tuple[str, ...]] = {
     "language": LANGUAGES,
@@ -203,6 +240,7 @@ _CHOICES: dict[str, tuple[str, ...]] = {
     "basis": BASES,
     "model": MODEL_KINDS,
     "calibration": CALIBRATIONS,
+    "transaction_model": TRANSACTION_MODELS,
 }
 
 
@@ -294,6 +332,20 @@ def _check_ranges(where: str, obj: Any) -> None:
             raise SettingsError(f"{where}max_training_rows must be at least 1000")
         if obj.top_drivers < 1:
             raise SettingsError(f"{where}top_drivers must be at least 1")
+    if isinstance(obj, ValueSettings):
+        if obj.time_unit_days <= 0 or obj.horizon_months < 1:
+            raise SettingsError(f"{where}time_unit_days must be positive and horizon_months "
+                                f"at least 1")
+        if not 0.0 <= obj.discount_rate < 1.0:
+            raise SettingsError(f"{where}discount_rate must be within [0, 1), "
+                                f"got {obj.discount_rate}")
+        if not (obj.high_value_share > 0 and obj.medium_value_share >= 0
+                and obj.high_value_share + obj.medium_value_share <= 1):
+            raise SettingsError(f"{where}high_value_share + medium_value_share must be within "
+                                f"(0, 1], got {obj.high_value_share} + "
+                                f"{obj.medium_value_share}")
+        if obj.penalizer < 0:
+            raise SettingsError(f"{where}penalizer must not be negative")
     if isinstance(obj, SafetySettings):
         for f in fields(obj):
             if getattr(obj, f.name) < 0:

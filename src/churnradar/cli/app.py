@@ -267,4 +267,9 @@ def build_app(lang: str) -> typer.Typer:
     from churnradar.cli.predict import build_predict_app
 
     app.add_typer(build_predict_app(app_lang, h, Dir, Lang), name="predict")
+
+    # --- value ---------------------------------------------------------------------
+    from churnradar.cli.value import build_value_app
+
+    app.add_typer(build_value_app(app_lang, h, Dir, Lang), name="value")
     return app
