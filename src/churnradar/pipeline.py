@@ -128,13 +128,39 @@ def value_sections(ws: Workspace, result: MetricsResult, lang: str, step: Step,
     return [replace(section, after=after)]
 
 
+def survival_sections(ws: Workspace, result: MetricsResult, lang: str, step: Step,
+                      after: str | None = None) -> list[Section]:
+    """The survival section (Kaplan-Meier by group, log-rank, Cox, remaining lifetime).
+    Marks the survival analysis as done; when it cannot run on this data (e.g. nobody has
+    churned yet), the section says why instead."""
+    from markupsafe import escape
+
+    from churnradar.exceptions import ChurnRadarError
+    from churnradar.i18n import t
+    from churnradar.report.sections import Section
+    from churnradar.report.survival import survival_section
+    from churnradar.survival.jobs import job_options, survival_job
+
+    try:
+        outcome = survival_job(ws, step=step, **job_options(ws.settings))
+    except ChurnRadarError as err:
+        note = f'<p class="note">{escape(t("report_value_skipped", lang, reason=err.localized(lang)))}</p>'  # noqa: E501
+        return [Section(id="survival", title=t("report_section_survival", lang), html=note,
+                        after=after)]
+    result.completeness = [
+        replace(c, status="ran", missing=()) if c.analysis == "survival" else c
+        for c in result.completeness]
+    return [survival_section(outcome, lang, after=after)]
+
+
 def build_report(ws: Workspace, *, lang: str | None = None, out: Path | None = None,
                  excel: Path | None = None, period: str | None = None,
                  step: Step | None = None, data: PredictionData | None = None,
                  ) -> ReportOutcome:
     """Metrics + report. The HTML (and Excel) files go to the run folder, and are copied
     to ``out`` / ``excel`` when given. With a churn risk model in the workspace
-    (``churnradar predict train``), the report gains the at-risk section."""
+    (``churnradar predict train``), the report gains the at-risk section; the customer
+    value and survival sections are always there (or say why they could not be computed)."""
     from churnradar.report import write_excel_report, write_html_report
 
     step = step or _no_step
@@ -143,6 +169,7 @@ def build_report(ws: Workspace, *, lang: str | None = None, out: Path | None = N
     extra = risk_sections(ws, run.result, lang, step, data)
     extra += value_sections(ws, run.result, lang, step, data,
                             after="at-risk" if extra else "cohorts")
+    extra += survival_sections(ws, run.result, lang, step, after="customer-value")
     step("report", 0, 2)
     name = ws.root.resolve().name
     html = write_html_report(run.result, run.run_dir / "report.html", lang=lang, workspace=name,

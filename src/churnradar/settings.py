@@ -149,6 +149,45 @@ class ValueSettings:
 
 
 @dataclass(frozen=True)
+class SurvivalSettings:
+    """Time to churn: Kaplan-Meier curves, log-rank tests, the Cox model."""
+
+    #: comma-separated groupings; empty = every one the data has (grade, segment, plan ...)
+    groupings: str = ""
+    #: month | quarter | year (the acquisition cohort of each customer)
+    cohort_period: str = "quarter"
+    #: survival probabilities reported at these days
+    horizons: str = "90,180,365"
+    #: active customers: the probability to stay another N days
+    remaining_horizons: str = "30,90,180,365"
+    confidence: float = 0.95
+    #: ridge penalty of the Cox model; raise it when the fit does not converge
+    penalizer: float = 0.01
+    #: smaller groups are pooled into "(other)"
+    min_group_size: int = 30
+    max_groups: int = 16
+    #: larger customer bases: the Cox model is fitted on a uniform sample of this size
+    max_cox_rows: int = 200_000
+
+    def horizon_days(self) -> tuple[int, ...]:
+        return _day_list(self.horizons)
+
+    def remaining_days(self) -> tuple[int, ...]:
+        return _day_list(self.remaining_horizons)
+
+    def grouping_list(self) -> list[str] | None:
+        names = [g.strip() for g in self.groupings.split(",") if g.strip()]
+        return names or None
+
+
+def _day_list(text: str) -> tuple[int, ...]:
+    days = tuple(int(p) for p in text.replace(" ", "").split(",") if p)
+    if not days or any(d <= 0 for d in days) or len(set(days)) != len(days):
+        raise ValueError(text)
+    return days
+
+
+@dataclass(frozen=True)
 class Settings:
     language: Language = "zh-CN"
     currency: str = "CNY"
@@ -158,6 +197,7 @@ class Settings:
     engine: EngineSettings = field(default_factory=EngineSettings)
     predict: PredictSettings = field(default_factory=PredictSettings)
     value: ValueSettings = field(default_factory=ValueSettings)
+    survival: SurvivalSettings = field(default_factory=SurvivalSettings)
     #: per-table header mapping: {"customers": {"客户编号": "customer_id"}}
     columns: dict[str, dict[str, str]] = field(default_factory=dict)
 
@@ -221,6 +261,17 @@ high_value_share = 0.20     # most valuable 20% of active customers = high value
 medium_value_share = 0.30   # next 30% = medium value
 penalizer = 0.0             # L2 penalty on the model parameters
 
+[survival]                  # time to churn: Kaplan-Meier, log-rank tests, Cox model
+groupings = ""              # e.g. "grade,segment,plan,cohort"; empty = every one the data has
+cohort_period = "quarter"   # month | quarter | year
+horizons = "90,180,365"     # survival probability reported at these days
+remaining_horizons = "30,90,180,365"  # active customers: P(stay another N days)
+confidence = 0.95
+penalizer = 0.01            # Cox ridge penalty; raise it if the model does not converge
+min_group_size = 30         # smaller groups are pooled into "(other)"
+max_groups = 16
+max_cox_rows = 200000       # larger bases: the Cox model is fitted on a uniform sample
+
 # [columns.customers]       # map your own headers to churnradar's columns
 # "客户编号" = "customer_id"
 """
@@ -232,6 +283,7 @@ _SECTIONS: dict[str, type] = {
     "engine": EngineSettings,
     "predict": PredictSettings,
     "value": ValueSettings,
+    "survival": SurvivalSettings,
 }
 _CHOICES: dict[str, tuple[str, ...]] = {
     "language": LANGUAGES,
@@ -241,6 +293,7 @@ _CHOICES: dict[str, tuple[str, ...]] = {
     "model": MODEL_KINDS,
     "calibration": CALIBRATIONS,
     "transaction_model": TRANSACTION_MODELS,
+    "cohort_period": PERIODS,
 }
 
 
@@ -346,6 +399,19 @@ def _check_ranges(where: str, obj: Any) -> None:
                                 f"{obj.medium_value_share}")
         if obj.penalizer < 0:
             raise SettingsError(f"{where}penalizer must not be negative")
+    if isinstance(obj, SurvivalSettings):
+        for key in ("horizons", "remaining_horizons"):
+            try:
+                _day_list(getattr(obj, key))
+            except ValueError:
+                raise SettingsError(f"{where}{key} must list distinct positive days like "
+                                    f"\"90,180,365\", got {getattr(obj, key)!r}") from None
+        if not 0.5 <= obj.confidence < 1.0:
+            raise SettingsError(f"{where}confidence must be at least 0.5 and below 1")
+        if obj.penalizer < 0 or obj.min_group_size < 1 or obj.max_groups < 2 \
+                or obj.max_cox_rows < 100:
+            raise SettingsError(f"{where}penalizer must not be negative, min_group_size at "
+                                f"least 1, max_groups at least 2, max_cox_rows at least 100")
     if isinstance(obj, SafetySettings):
         for f in fields(obj):
             if getattr(obj, f.name) < 0:

@@ -7,11 +7,17 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
-from lifelines import CoxPHFitter
+from lifelines import CoxPHFitter, CoxTimeVaryingFitter, NelsonAalenFitter
 
 from churnradar import schema as s
 from churnradar.exceptions import ConvergenceWarning, InputError, NotFittedError, SchemaError
-from churnradar.survival.cox import CoxModel, fit_cox, remaining_survival
+from churnradar.survival.cox import (
+    CoxModel,
+    _CoxPHFitter,
+    efron_entry_gradients,
+    fit_cox,
+    remaining_survival,
+)
 from churnradar.survival.durations import CHURNED, COHORT, DURATION_DAYS, ENTRY_DAYS
 from churnradar.survival.km import OTHER, KaplanMeier
 
@@ -33,6 +39,7 @@ def _reference_design(dur: pd.DataFrame) -> pd.DataFrame:
 
 @pytest.fixture(scope="module")
 def telecom_fit(demo_durations):
+    """Our fit and lifelines' own (same coefficients: only the baseline differs)."""
     dur = demo_durations["telecom"]
     model = CoxModel(penalizer=0.05).fit(dur, covariates=COVS, entry_col=ENTRY_DAYS)
     x = _reference_design(dur)
@@ -63,24 +70,79 @@ def test_summary_equals_lifelines(telecom_fit):
 
 
 def test_remaining_survival_equals_lifelines(telecom_fit):
-    dur, model, ref, x = telecom_fit
+    """p_stay and the median come from lifelines' predictions on the fitted model."""
+    dur, model, _ref, _x = telecom_fit
+    cph = model.lifelines_
     active = dur[~dur[CHURNED]]
     rem = model.remaining_survival(active, horizons=(30, 365))
     a = active[DURATION_DAYS].to_numpy(dtype=float)
-    xa = x.loc[active.index]
-    sf = ref.predict_survival_function(xa, times=[30.0, 365.0], conditional_after=a)
-    np.testing.assert_allclose(rem["p_stay_30d"], sf.iloc[0].to_numpy(), rtol=1e-6)
-    np.testing.assert_allclose(rem["p_stay_365d"], sf.iloc[1].to_numpy(), rtol=1e-6)
-    median = ref.predict_median(xa, conditional_after=a).to_numpy()
+    xa = model.design(active)
+    sf = cph.predict_survival_function(xa, times=[30.0, 365.0], conditional_after=a)
+    np.testing.assert_allclose(rem["p_stay_30d"], sf.iloc[0].to_numpy(), rtol=1e-12)
+    np.testing.assert_allclose(rem["p_stay_365d"], sf.iloc[1].to_numpy(), rtol=1e-12)
+    median = cph.predict_median(xa, conditional_after=a).to_numpy()
     got = rem["median_remaining_days"].to_numpy()
     assert np.isinf(median).sum() == np.isinf(got).sum() > 0  # some never drop below 1/2
     np.testing.assert_array_equal(got, median)
     np.testing.assert_allclose(rem["relative_hazard"],
-                               ref.predict_partial_hazard(xa).to_numpy(), rtol=1e-6)
+                               cph.predict_partial_hazard(xa).to_numpy(), rtol=1e-12)
     assert list(rem.columns) == [s.CUSTOMER_ID, "tenure_days", "relative_hazard",
                                  "p_stay_30d", "p_stay_365d", "median_remaining_days",
                                  "extrapolated"]
     assert (rem["extrapolated"] == (a + 365 > dur[DURATION_DAYS].max())).all()
+
+
+def test_entry_gradients_equal_lifelines():
+    """The cumulative-sum Efron gradients against lifelines' loop over death times."""
+    rng = np.random.default_rng(1)
+    n, p = 400, 4
+    x = rng.normal(size=(n, p))
+    stop = rng.integers(1, 60, n).astype(float)  # many ties
+    start = np.minimum(np.where(rng.random(n) < 0.4, np.floor(stop * rng.random(n)), 0.0),
+                       stop - 1)
+    events = rng.random(n) < 0.6
+    beta = rng.normal(size=p) * 0.3
+    for weights in (np.ones(n), rng.uniform(0.5, 2.0, n)):
+        h1, g1, ll1 = CoxTimeVaryingFitter._get_gradients(x, events, start, stop, weights,
+                                                           beta)
+        h2, g2, ll2 = efron_entry_gradients(x, events, start, stop, weights, beta)
+        np.testing.assert_allclose(h2, h1, rtol=1e-10, atol=1e-10)
+        np.testing.assert_allclose(g2, g1, rtol=1e-10, atol=1e-10)
+        assert ll2 == pytest.approx(ll1, rel=1e-12)
+    h, g, ll = efron_entry_gradients(x[:, :0], events, start, stop, np.ones(n), beta[:0])
+    assert h.shape == (0, 0) and g.shape == (0,) and np.isfinite(ll)
+
+
+def test_baseline_hazard_uses_the_entry(demo_durations):
+    dur = demo_durations["telecom"]
+    # without covariates the Breslow baseline is the Nelson-Aalen estimate with entry
+    frame = pd.DataFrame({"T": dur[DURATION_DAYS].astype(float), "E": dur[CHURNED],
+                          "entry": dur[ENTRY_DAYS].astype(float)})
+    trivial = _CoxPHFitter().fit(frame, "T", "E", entry_col="entry")
+    na = NelsonAalenFitter(nelson_aalen_smoothing=False).fit(frame["T"], frame["E"],
+                                                            entry=frame["entry"])
+    base = trivial.baseline_cumulative_hazard_.iloc[:, 0]
+    np.testing.assert_allclose(base.to_numpy(),
+                               na.cumulative_hazard_at_times(base.index).to_numpy(),
+                               rtol=1e-9)
+    # lifelines' own baseline ignores the entry (lifelines issue #1416): at early tenure
+    # it counts stock customers that are not yet observed, so the hazard is far too low
+    plain = CoxPHFitter().fit(frame, "T", "E", entry_col="entry")
+    early = base.index[base.index <= 365][-1]
+    assert base.loc[early] > 1.5 * plain.baseline_cumulative_hazard_.iloc[:, 0].loc[early]
+    # with covariates: sum of churns at t / sum of exp((x - mean) b) over entry < t <= T
+    model = CoxModel().fit(dur, covariates=[s.GRADE], entry_col=ENTRY_DAYS)
+    cph = model.lifelines_
+    x = model.design(dur)
+    risk = np.exp((x - cph._norm_mean) @ cph.params_).to_numpy()
+    t_all = dur[DURATION_DAYS].to_numpy(dtype=float)
+    e_all = dur[ENTRY_DAYS].to_numpy(dtype=float)
+    churned = dur[CHURNED].to_numpy()
+    hazard = cph.baseline_hazard_.iloc[:, 0]
+    for t in hazard.index[::97]:
+        at_risk = (e_all < t) & (t <= t_all)
+        expected = (churned & (t_all == t)).sum() / risk[at_risk].sum()
+        assert hazard.loc[t] == pytest.approx(expected, rel=1e-9)
 
 
 def test_without_entry_equals_lifelines(demo_durations):

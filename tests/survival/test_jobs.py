@@ -96,9 +96,13 @@ def test_summary_is_consistent(telecom):
 
 
 def test_non_contractual_job_with_a_path_and_options(dealers_ws):
+    steps = []
     out = survival_job(str(dealers_ws.root), groupings=[s.GRADE, "cohort"],
                        horizons=(180, 365), remaining_horizons=(90,), cohort_period="year",
-                       confidence=0.9)
+                       confidence=0.9, step=lambda name, done, total: steps.append(
+                           (name, done, total)))
+    assert steps == [(f"survival_{n}", i, 1) for n in ("durations", "km", "cox", "save")
+                     for i in (0, 1)]
     sm = out.summary
     assert sm["business"] == "non_contractual" and PLAN not in out.durations.columns
     assert sm["groupings"] == [s.GRADE, "cohort"]

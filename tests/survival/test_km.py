@@ -322,3 +322,16 @@ def test_errors(demo_durations):
     with pytest.raises(InputError, match="no group 'Z'"):
         km.survival_at([10], group="Z")
     assert km.survival_at([0], group="A")[0] == 1.0
+
+
+def test_a_group_whose_risk_set_empties_is_reported():
+    # group "late": one customer churns on day 1, the others enter only on days 5 and 6
+    df = _table([1, 10, 12, 3, 4, 5, 6, 7, 8, 9], [1, 1, 0, 1, 0, 1, 1, 0, 1, 0],
+                entry=[0, 5, 6, 0, 0, 0, 0, 0, 0, 0],
+                groups=["late"] * 3 + ["early"] * 7)
+    with pytest.raises(InputError, match="group 'late' has nobody under observation early"):
+        KaplanMeier(min_group_size=1).fit(df, group_col="g", entry_col=ENTRY_DAYS)
+    # over several groupings: that grouping is skipped with the reason, the others stay
+    res = kaplan_meier(df.assign(h=["x", "y"] * 5), ["g", "h"], min_group_size=1)
+    assert res.skipped == (("g", "survival_err_km_truncation"),)
+    assert list(res.logrank["grouping"]) == ["h"]

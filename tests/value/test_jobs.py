@@ -120,5 +120,7 @@ def test_report_has_the_value_section(dealers, telecom, tmp_path):
             assert "价值 × 风险矩阵" in html and "重点挽留" in html
         else:
             assert "Value x risk matrix" in html and "Retain now" in html
+        assert 'id="survival"' in html and 'data-chart="survival-km-all"' in html
+        assert ("对数秩检验" in html) if lang == "zh-CN" else ("Log-rank test" in html)
         done = {c.analysis: c.status for c in res.result.completeness}
-        assert done["customer_value"] == "ran"
+        assert done["customer_value"] == "ran" and done["survival"] == "ran"

@@ -269,7 +269,9 @@ def build_app(lang: str) -> typer.Typer:
     app.add_typer(build_predict_app(app_lang, h, Dir, Lang), name="predict")
 
     # --- value ---------------------------------------------------------------------
+    from churnradar.cli.survival import register_survival
     from churnradar.cli.value import build_value_app
 
     app.add_typer(build_value_app(app_lang, h, Dir, Lang), name="value")
+    register_survival(app, app_lang, h, Dir, Lang)
     return app

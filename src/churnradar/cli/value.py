@@ -164,3 +164,4 @@ def build_value_app(lang: str, h: Any, Dir: Any, Lang: Any) -> typer.Typer:
         console.print(table)
 
     return app
+

@@ -33,11 +33,15 @@ starts at the beginning of the data (contractual: on ``history_start``; non-cont
 first purchase less than ``inactivity_days`` after it, i.e. the customer was active when
 the data began), the duration is measured from ``signup_date`` and the customer enters
 the risk set only at ``entry_days = history_start - signup_date`` (delayed entry: it is
-in the data because it survived until then). lifelines' Kaplan–Meier (``entry``) and Cox
-(``entry_col``) models, and this package's log-rank test, account for it. Customers
-without a signup date, and stock customers whose first purchase comes later (by the
-churn definition they were not active when the data began), are measured from their
-first activity.
+in the data because it survived until then). lifelines' Kaplan–Meier (``entry``), this
+package's log-rank test and its Cox fitter (lifelines' with the entry in the baseline
+hazard too, see :mod:`churnradar.survival.cox`) account for it. Customers without a
+signup date, stock customers whose first purchase comes later (by the churn definition
+they were not active when the data began) and the rare ones that churned on the data's
+first day are measured from their first activity. (Unlike the cohort matrix of
+:mod:`churnradar.metrics.cohorts`, which dates every customer by ``signup_date``, a
+signup long before a first contract that starts inside the data does not count here:
+years without a contract are not years of relationship.)
 """
 
 from __future__ import annotations

@@ -59,7 +59,8 @@ from churnradar.workspace import Workspace
 
 log = logging.getLogger(__name__)
 
-#: step(name, done, total) — name is a catalog key (``survival_step_<...>``)
+#: step(name, done, total) — as in predict.jobs, the CLI shows catalog key
+#: ``cli_step_<name>``; names: survival_durations, survival_km, survival_cox, survival_save
 Step = Callable[[str, int, int | None], None]
 
 #: Cox failures after which the job carries on with Kaplan–Meier only
@@ -68,6 +69,16 @@ _COX_FALLBACK = {"survival_err_no_covariates", "survival_err_cox_failed"}
 
 def _no_step(_name: str, _done: int, _total: int | None) -> None:
     return None
+
+
+def job_options(settings: Settings) -> dict[str, Any]:
+    """The keyword arguments of :func:`survival_job` from the ``[survival]`` settings."""
+    sv = settings.survival
+    return {"groupings": sv.grouping_list(), "horizons": sv.horizon_days(),
+            "remaining_horizons": sv.remaining_days(), "confidence": sv.confidence,
+            "penalizer": sv.penalizer, "cohort_period": sv.cohort_period,
+            "min_group_size": sv.min_group_size, "max_groups": sv.max_groups,
+            "max_cox_rows": sv.max_cox_rows}
 
 
 @dataclass(frozen=True)
@@ -114,7 +125,7 @@ def survival_job(
     min_group_size: int = 30,
     max_groups: int = 16,
     left_truncation: bool = True,
-    max_cox_rows: int = 50_000,
+    max_cox_rows: int = 200_000,
     random_state: int | None = 0,
     step: Step | None = None,
 ) -> SurvivalOutcome:
@@ -144,9 +155,9 @@ def survival_job(
         :func:`~churnradar.survival.cox.fit_cox` and
         :func:`~churnradar.survival.durations.build_durations`.
     step
-        Progress callback ``step(name, done, total)``; names are the catalog keys
-        ``survival_step_durations``, ``survival_step_km``, ``survival_step_cox``,
-        ``survival_step_save``.
+        Progress callback ``step(name, done, total)`` with the names
+        ``survival_durations``, ``survival_km``, ``survival_cox``, ``survival_save``
+        (shown by the CLI as catalog keys ``cli_step_<name>``).
 
     Returns
     -------
@@ -167,7 +178,7 @@ def survival_job(
     horizons_t = check_horizons(horizons)
     remaining_t = check_horizons(remaining_horizons, "remaining_horizons")
 
-    step("survival_step_durations", 0, 1)
+    step("survival_durations", 0, 1)
     eng = settings.engine
     con = engine.connect("duckdb", threads=eng.threads or None,
                          memory_limit=eng.memory_limit or None)
@@ -182,14 +193,14 @@ def survival_job(
     durations = build_durations(tables, settings.churn, lifecycle=life, attributes=attributes,
                                 cohort_period=cohort_period, left_truncation=left_truncation)
     check_durations(durations, DURATION_DAYS, CHURNED, ENTRY_DAYS)
-    step("survival_step_durations", 1, 1)
+    step("survival_durations", 1, 1)
 
-    step("survival_step_km", 0, 1)
+    step("survival_km", 0, 1)
     km = kaplan_meier(durations, groupings, confidence=confidence, horizons=horizons_t,
                       min_group_size=min_group_size, max_groups=max_groups)
-    step("survival_step_km", 1, 1)
+    step("survival_km", 1, 1)
 
-    step("survival_step_cox", 0, 1)
+    step("survival_cox", 0, 1)
     cox: CoxResult | None = None
     cox_skipped: str | None = None
     covs = list(covariates) if covariates is not None else (
@@ -208,9 +219,9 @@ def survival_job(
         cox_skipped = "survival_err_no_covariates"
     model = cox.model if cox is not None else km.fitted[ALL]
     remaining = remaining_survival(durations, model, horizons=remaining_t)
-    step("survival_step_cox", 1, 1)
+    step("survival_cox", 1, 1)
 
-    step("survival_step_save", 0, 1)
+    step("survival_save", 0, 1)
     summary = _summary(durations, km, cox, remaining, life_info={
         "as_of": life.as_of.isoformat(), "business": life.business,
         "history_start": life.history_start.isoformat()}, params={
@@ -231,7 +242,7 @@ def survival_job(
     summary["files"] = sorted(f"{n}.parquet" for n in frames)
     atomic_write_text(run_dir / "survival.json",
                       json.dumps(summary, ensure_ascii=False, indent=1, allow_nan=False))
-    step("survival_step_save", 1, 1)
+    step("survival_save", 1, 1)
     return SurvivalOutcome(durations=durations, km=km, cox=cox, remaining=remaining,
                            summary=summary, run_dir=run_dir)
 

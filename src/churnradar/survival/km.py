@@ -33,6 +33,7 @@ from typing import Self
 import numpy as np
 import pandas as pd
 from lifelines import KaplanMeierFitter
+from lifelines.exceptions import StatError
 from lifelines.utils import qth_survival_time
 from scipy import stats
 
@@ -43,6 +44,7 @@ from churnradar.survival.durations import (
     COHORT,
     DURATION_DAYS,
     ENTRY_DAYS,
+    GROUPINGS,
 )
 
 #: the grouping / group label of the whole population
@@ -358,7 +360,8 @@ class KaplanMeier:
             A named column is not in ``df``.
         InputError
             Too few rows, no churn at all, negative durations, entry after the duration,
-            an invalid confidence level or horizon.
+            an invalid confidence level or horizon, or a group whose risk set empties
+            before later customers enter (lifelines cannot estimate its curve).
         """
         confidence = check_confidence(self.confidence)
         horizons = check_horizons(self.horizons)
@@ -383,8 +386,12 @@ class KaplanMeier:
         curves, rows = [], []
         for g in order:
             m = lab == g
-            kmf = KaplanMeierFitter(alpha=1.0 - confidence, label=g).fit(
-                durations[m], events[m], entry=None if entry is None else entry[m])
+            try:
+                kmf = KaplanMeierFitter(alpha=1.0 - confidence, label=g).fit(
+                    durations[m], events[m], entry=None if entry is None else entry[m])
+            except StatError as exc:  # the risk set empties before late entrants come
+                raise InputError(key="survival_err_km_truncation", group=g,
+                                 grouping=grouping) from exc
             fitters[g] = kmf
             curves.append(_curve(kmf, grouping, g))
             rows.append(_summary_row(kmf, grouping, g, events[m], horizons))
@@ -553,16 +560,14 @@ class KMResult:
 
 def available_groupings(durations: pd.DataFrame) -> list[str]:
     """The groupings of :data:`~churnradar.survival.durations.GROUPINGS` in the table."""
-    from churnradar.survival.durations import GROUPINGS
-
     return [g for g in GROUPINGS if g in durations.columns]
 
 
 def kaplan_meier(durations: pd.DataFrame, groupings: Sequence[str] | None = None, *,
                  confidence: float = 0.95, horizons: Sequence[int] = (90, 180, 365),
                  min_group_size: int = 30, max_groups: int = 16,
-                 duration_col: str = DURATION_DAYS, event_col: str = CHURNED,
-                 entry_col: str | None = ENTRY_DAYS) -> KMResult:
+                 min_customers: int = MIN_CUSTOMERS, duration_col: str = DURATION_DAYS,
+                 event_col: str = CHURNED, entry_col: str | None = ENTRY_DAYS) -> KMResult:
     """Kaplan–Meier analysis of the whole population and of each grouping.
 
     Parameters
@@ -573,7 +578,7 @@ def kaplan_meier(durations: pd.DataFrame, groupings: Sequence[str] | None = None
     groupings
         Columns to group by; default: every known grouping in the table (grade, segment,
         region, channel, is_key_account, owner_id, plan, cohort).
-    confidence, horizons, min_group_size, max_groups
+    confidence, horizons, min_group_size, max_groups, min_customers
         See :class:`KaplanMeier`.
     entry_col
         Delayed-entry column; ignored when absent from the table and left at its default.
@@ -587,21 +592,33 @@ def kaplan_meier(durations: pd.DataFrame, groupings: Sequence[str] | None = None
     SchemaError
         A grouping or column is not in the table.
     InputError
-        Too few customers, no churn, bad durations or arguments.
+        Too few customers, no churn, bad durations or arguments; the whole population's
+        risk set empties early (a grouping where that happens to one group is skipped).
     """
     if entry_col == ENTRY_DAYS and entry_col not in durations.columns:
         entry_col = None
     groupings = available_groupings(durations) if groupings is None else list(groupings)
     check_columns(durations, groupings)
-    kw = {"confidence": confidence, "horizons": horizons, "min_group_size": min_group_size,
-          "max_groups": max_groups}
-    cols = {"duration_col": duration_col, "event_col": event_col, "entry_col": entry_col}
-    overall = KaplanMeier(**kw).fit(durations, **cols)  # type: ignore[arg-type]
+
+    def estimator() -> KaplanMeier:
+        return KaplanMeier(confidence=confidence, horizons=horizons,
+                           min_group_size=min_group_size, max_groups=max_groups,
+                           min_customers=min_customers)
+
+    overall = estimator().fit(durations, duration_col=duration_col, event_col=event_col,
+                              entry_col=entry_col)
     fitted = {ALL: overall}
     curves, summaries, tests, pairs = [overall.curve_], [overall.summary_], [], []
     skipped: list[tuple[str, str]] = []
     for g in groupings:
-        km = KaplanMeier(**kw).fit(durations, group_col=g, **cols)  # type: ignore[arg-type]
+        try:
+            km = estimator().fit(durations, duration_col=duration_col, event_col=event_col,
+                                 group_col=g, entry_col=entry_col)
+        except InputError as exc:
+            if exc.key != "survival_err_km_truncation":
+                raise
+            skipped.append((g, exc.key))
+            continue
         if km.logrank_ is None:
             skipped.append((g, "survival_skip_one_group"))
             continue

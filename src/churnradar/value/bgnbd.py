@@ -28,11 +28,13 @@ References
 
 from __future__ import annotations
 
+import math
 from typing import Any, Self
 
 import numpy as np
 import pandas as pd
-from scipy.special import betaln, digamma, gammaln, hyp2f1
+from scipy import integrate
+from scipy.special import betaln, digamma, expit, gammaln, hyp2f1
 
 from churnradar.exceptions import InputError, ModelFitError
 from churnradar.value._mle import (
@@ -185,15 +187,8 @@ class BGNBDModel:
         r, alpha, a, b = self._params()
         x, tx, age = _predict_columns(summary)
         t_arr = np.broadcast_to(check_times(t), x.shape)
-        z = t_arr / (alpha + age + t_arr)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            # Euler's transformation of 2F1(r+x, b+x; a+b+x-1; z) absorbs the factor
-            # ((alpha+T)/(alpha+T+t))^(r+x): finite where the direct form overflows.
-            hyp = hyp2f1(a + b - 1 - r, a - 1, a + b + x - 1, z)
-            future = (a + b + x - 1) / (a - 1) * (1.0 - np.exp((a - 1) * np.log1p(-z)) * hyp)
-            odds = _death_odds(r, alpha, a, b, x, tx, age)
-        out = np.where(t_arr == 0, 0.0, future / (1.0 + odds))
-        return np.asarray(out, dtype=np.float64)
+        future = _future(r, a, b, x, t_arr / (alpha + age))
+        return np.asarray(future * _alive(r, alpha, a, b, x, tx, age), dtype=np.float64)
 
     def p_alive(self, summary: pd.DataFrame) -> FloatArray:
         """Probability that each customer is still alive at the end of the calibration.
@@ -213,9 +208,7 @@ class BGNBDModel:
         """
         r, alpha, a, b = self._params()
         x, tx, age = _predict_columns(summary)
-        with np.errstate(over="ignore"):
-            odds = _death_odds(r, alpha, a, b, x, tx, age)
-        return np.asarray(1.0 / (1.0 + odds), dtype=np.float64)
+        return _alive(r, alpha, a, b, x, tx, age)
 
     def expected_population_purchases(self, t: float | FloatArray) -> FloatArray:
         """Expected repeat purchases by time ``t`` of a customer just acquired.
@@ -235,12 +228,8 @@ class BGNBDModel:
         """
         r, alpha, a, b = self._params()
         t_arr = np.atleast_1d(check_times(t))
-        z = t_arr / (alpha + t_arr)
-        # Euler's transformation: (alpha/(alpha+t))^r 2F1(r, b; a+b-1; z)
-        #                       = (1-z)^(a-1) 2F1(a+b-1-r, a-1; a+b-1; z)
-        hyp = hyp2f1(a + b - 1 - r, a - 1, a + b - 1, z)
-        out = (a + b - 1) / (a - 1) * (1.0 - np.exp((a - 1) * np.log1p(-z)) * hyp)
-        return np.asarray(out, dtype=np.float64)
+        # a customer just acquired: no repeat purchase, alive, T = 0
+        return _future(r, a, b, np.zeros(t_arr.shape), t_arr / alpha)
 
     def _params(self) -> tuple[float, float, float, float]:
         p = check_fitted(self, MODEL_NAME)
@@ -260,13 +249,68 @@ def _predict_columns(summary: Any) -> tuple[FloatArray, FloatArray, FloatArray]:
     return cols[FREQUENCY], cols[RECENCY], cols[AGE]
 
 
-def _death_odds(
+def _future(r: float, a: float, b: float, x: FloatArray, tau: FloatArray) -> FloatArray:
+    """Expected purchases in the next ``tau * (alpha + T)`` time units of a customer
+    known to be alive: ``E[(1 - (1 + p tau)^-(r+x)) / p]`` over ``p ~ Beta(a, b+x)``.
+
+    Closed form (equation 10 of [1]_ without its P(alive) factor), after Euler's
+    transformation of ``2F1(r+x, b+x; a+b+x-1; z)``, ``z = tau / (1 + tau)``, which absorbs
+    the factor ``(1-z)^(r+x)`` and stays finite where the direct form overflows::
+
+        (a+b+x-1)/(a-1) * (1 - (1-z)^(a-1) 2F1(a+b-1-r, a-1; a+b+x-1; z))
+
+    SciPy's 2F1 returns NaN near ``z = 1`` when ``c - a - b = x + r - a + 1`` is a whole
+    number, and the form is 0/0 at ``a = 1``; the function is smooth in ``r`` and ``a``
+    there, so such entries average two evaluations a hair either side (error ~1e-12),
+    and whatever is still not finite is integrated numerically.
+    """
+    x = np.asarray(x, dtype=np.float64)
+    tau = np.asarray(tau, dtype=np.float64)
+    out = _future_closed(r, a, b, x, tau)
+    bad = ~np.isfinite(out)
+    if bad.any():
+        d = 1e-6
+        out[bad] = 0.5 * (_future_closed(r * (1 + d), a * (1 - d), b, x[bad], tau[bad])
+                          + _future_closed(r * (1 - d), a * (1 + d), b, x[bad], tau[bad]))
+        for i in np.flatnonzero(~np.isfinite(out)):
+            out[i] = _future_by_quadrature(r + x[i], a, b + x[i], float(tau[i]))
+    return out
+
+
+def _future_closed(r: float, a: float, b: float, x: FloatArray, tau: FloatArray) -> FloatArray:
+    with np.errstate(all="ignore"):
+        z = tau / (1.0 + tau)
+        hyp = hyp2f1(a + b - 1 - r, a - 1, a + b + x - 1, z)
+        out = (a + b + x - 1) / (a - 1) * (1.0 - np.exp((a - 1) * np.log1p(-z)) * hyp)
+    return np.asarray(np.where(tau == 0, 0.0, out), dtype=np.float64)
+
+
+def _future_by_quadrature(k: float, a: float, beta_x: float, tau: float) -> float:
+    """``E[(1 - (1 + p tau)^-k) / p]``, ``p ~ Beta(a, beta_x)``, integrated over
+    ``v = logit(p)`` (slow: only for what the closed form cannot do)."""
+    log_norm = float(betaln(a, beta_x))
+
+    def integrand(v: float) -> float:
+        log_p, log_q = -np.logaddexp(0.0, -v), -np.logaddexp(0.0, v)
+        p = math.exp(log_p)
+        g = k * tau if p * tau < 1e-12 else -math.expm1(-k * math.log1p(p * tau)) / p
+        return math.exp(a * log_p + beta_x * log_q - log_norm) * g
+
+    cuts = sorted([math.log(a / beta_x), -math.log(max(k * tau, 1e-300))])
+    total = 0.0
+    for lo, hi in ((-math.inf, cuts[0]), (cuts[0], cuts[1]), (cuts[1], math.inf)):
+        total += integrate.quad(integrand, lo, hi, epsabs=0.0, epsrel=1e-12, limit=500)[0]
+    return total
+
+
+def _alive(
     r: float, alpha: float, a: float, b: float, x: FloatArray, tx: FloatArray, age: FloatArray
 ) -> FloatArray:
-    """P(dropped out after the last purchase) / P(alive), 0 without repeat purchases."""
+    """P(alive): 1 / (1 + odds of having dropped out after the last purchase); 1 without
+    a repeat purchase."""
     xm = np.maximum(x, 1.0)
     log_odds = np.log(a / (b + xm - 1)) + (r + x) * np.log((alpha + age) / (alpha + tx))
-    return np.where(x > 0, np.exp(log_odds), 0.0)
+    return np.asarray(np.where(x > 0, expit(-log_odds), 1.0), dtype=np.float64)
 
 
 def _start(x: FloatArray, age: FloatArray, weights: FloatArray) -> FloatArray:

@@ -70,6 +70,10 @@ _WARM_START_ROWS = 60_000
 _SUBSAMPLE_ROWS = 20_000
 #: Relative step of the central differences of 2F1 in its parameters.
 _STEP = 1e-5
+#: Up to this argument SciPy's hyp2f1 is trusted (see :func:`hyp1`).
+_SCIPY_Z_MAX = 0.9
+#: Continued-fraction terms before giving up (NaN: the likelihood step is refused).
+_CF_MAX_TERMS = 20_000
 
 
 class ParetoNBDModel:
@@ -273,17 +277,25 @@ def _log_k(
     else:
         z = (beta - alpha) / (beta + t)
         b = np.full_like(x, s + 1.0)
-    h = hyp2f1(1.0, b, c, z)
+    h = hyp1(b, c, z)
     log_k = np.log(h)
     if alpha < beta:
         log_k += np.log(alpha + t) - np.log(beta + t)
     if not gradient:
         return log_k, None
-    hz = b / c * hyp2f1(2.0, b + 1.0, c + 1.0, z) / h
-    hb = (hyp2f1(1.0, b * (1 + _STEP), c, z) - hyp2f1(1.0, b * (1 - _STEP), c, z)) \
-        / (2 * _STEP * b) / h
-    hc = (hyp2f1(1.0, b, c * (1 + _STEP), z) - hyp2f1(1.0, b, c * (1 - _STEP), z)) \
-        / (2 * _STEP * c) / h
+    # the parameters of 2F1 by central differences; z in closed form where SciPy is
+    # reliable, else by central differences on the scale of 1 - z
+    hb = (hyp1(b * (1 + _STEP), c, z) - hyp1(b * (1 - _STEP), c, z)) / (2 * _STEP * b) / h
+    hc = (hyp1(b, c * (1 + _STEP), z) - hyp1(b, c * (1 - _STEP), z)) / (2 * _STEP * c) / h
+    hz = np.empty_like(h)
+    easy = z <= _SCIPY_Z_MAX
+    hz[easy] = b[easy] / c[easy] * hyp2f1(2.0, b[easy] + 1.0, c[easy] + 1.0, z[easy])
+    hard = ~easy | ~np.isfinite(hz)
+    if hard.any():
+        dz = _STEP * (1.0 - z[hard])
+        hz[hard] = (hyp1(b[hard], c[hard], z[hard] + dz)
+                    - hyp1(b[hard], c[hard], z[hard] - dz)) / (2 * dz)
+    hz /= h
     grad = np.empty((4, len(x)))
     if alpha >= beta:
         grad[0] = hb + hc
@@ -296,6 +308,58 @@ def _log_k(
         grad[1] = -hz / (beta + t) + 1.0 / (alpha + t)
         grad[3] = hz * (alpha + t) / (beta + t) ** 2 - 1.0 / (beta + t)
     return log_k, grad
+
+
+def hyp1(b: FloatArray, c: FloatArray, z: FloatArray) -> FloatArray:
+    """The Gaussian hypergeometric ``2F1(1, b; c; z)`` for ``c > b > 0``, ``0 <= z < 1``.
+
+    SciPy's ``hyp2f1`` is fast and accurate up to ``z = 0.9`` but returns NaN (or takes
+    hundreds of microseconds) closer to 1 once ``b`` or ``c - b`` is large -- where the
+    estimates of a degenerate fit wander. There the continued fraction of the incomplete
+    beta function takes over (``2F1(1, b; c; z) = 2F1(p + q, 1; p + 1; z)`` with
+    ``p = c - 1``, ``q = b - c + 1``; Press et al., Numerical Recipes, ``betacf``), which
+    converges for every ``z < 1``.
+    """
+    b, c, z = np.broadcast_arrays(np.asarray(b, dtype=np.float64),
+                                  np.asarray(c, dtype=np.float64),
+                                  np.asarray(z, dtype=np.float64))
+    out = np.full(z.shape, np.nan)
+    easy = z <= _SCIPY_Z_MAX
+    out[easy] = hyp2f1(1.0, b[easy], c[easy], z[easy])
+    hard = ~np.isfinite(out)
+    if hard.any():
+        out[hard] = _hyp1_continued_fraction(b[hard], c[hard], z[hard])
+    return out
+
+
+def _hyp1_continued_fraction(b: FloatArray, c: FloatArray, z: FloatArray) -> FloatArray:
+    """``2F1(1, b; c; z)`` by the modified Lentz method on the incomplete-beta fraction."""
+    p, q = c - 1.0, b - c + 1.0
+    tiny = 1e-300
+    out = np.full(z.shape, np.nan)
+    idx = np.arange(len(z))
+    lentz_c = np.ones(len(z))
+    lentz_d = 1.0 - (p + q) * z / (p + 1.0)
+    lentz_d = 1.0 / np.where(np.abs(lentz_d) < tiny, tiny, lentz_d)
+    value = lentz_d.copy()
+    for m in range(1, _CF_MAX_TERMS + 1):
+        for coef in (m * (q - m) * z / ((p + 2 * m - 1.0) * (p + 2 * m)),
+                     -(p + m) * (p + q + m) * z / ((p + 2 * m) * (p + 2 * m + 1.0))):
+            lentz_d = 1.0 + coef * lentz_d
+            lentz_d = 1.0 / np.where(np.abs(lentz_d) < tiny, tiny, lentz_d)
+            lentz_c = 1.0 + coef / lentz_c
+            lentz_c = np.where(np.abs(lentz_c) < tiny, tiny, lentz_c)
+            delta = lentz_d * lentz_c
+            value = value * delta
+        done = np.abs(delta - 1.0) < 1e-15
+        if done.any():
+            out[idx[done]] = value[done]
+            keep = ~done
+            idx, p, q, z = idx[keep], p[keep], q[keep], z[keep]
+            lentz_c, lentz_d, value = lentz_c[keep], lentz_d[keep], value[keep]
+            if not len(idx):
+                break
+    return out
 
 
 def _log_alive_and_likelihood(

@@ -111,8 +111,9 @@ def _day(transactions: ir.Table, time_col: str) -> ir.DateValue:
 def _check_input(transactions: ir.Table, customer_col: str, time_col: str,
                  amount_col: str | None, end: dt.date) -> None:
     """Refuse missing or mistyped columns, and empty or negative amounts up to ``end``
-    (with how many rows). The two counts are separate filtered queries so that DuckDB can
-    answer them from the Parquet statistics of clean data without reading the rows."""
+    (with how many rows). The counts are two filtered aggregates in one query (UNION ALL),
+    so that DuckDB can answer them from the Parquet statistics of clean data without
+    reading the rows."""
     missing = [c for c in (customer_col, time_col, amount_col)
                if c is not None and c not in transactions.columns]
     if missing:
@@ -126,15 +127,19 @@ def _check_input(transactions: ir.Table, customer_col: str, time_col: str,
     if not amount.type().is_numeric():
         raise SchemaError(key="rfm_err_amount_type", column=amount_col, type=str(amount.type()))
     used = day <= ibis.literal(end)
-    empty = int(transactions.filter(amount.isnull() & used).count().to_pandas())
-    if empty:
-        raise SchemaError(key="rfm_err_missing_amounts", count=f"{empty:,}", column=amount_col,
-                          end=str(end))
-    bad = transactions.filter((amount < 0) & used)
-    row = bad.aggregate(n=bad.count(), lowest=bad[amount_col].min()).to_pandas().iloc[0]
-    if int(row["n"]):
-        raise SchemaError(key="rfm_err_negative_amounts", count=f"{int(row['n']):,}",
-                          column=amount_col, lowest=f"{float(row['lowest']):,.2f}",
+    found: dict[str, ir.Table] = {}
+    for kind, rows in (("empty", amount.isnull() & used), ("negative", (amount < 0) & used)):
+        bad = transactions.filter(rows)
+        found[kind] = bad.aggregate(n=bad.count(), lowest=bad[amount_col].cast("float64").min(),
+                                    kind=ibis.literal(kind))
+    counts = {r["kind"]: r for r in found["empty"].union(found["negative"]).to_pyarrow()
+              .to_pylist()}
+    if counts["empty"]["n"]:
+        raise SchemaError(key="rfm_err_missing_amounts", count=f"{counts['empty']['n']:,}",
+                          column=amount_col, end=str(end))
+    if counts["negative"]["n"]:
+        raise SchemaError(key="rfm_err_negative_amounts", count=f"{counts['negative']['n']:,}",
+                          column=amount_col, lowest=f"{counts['negative']['lowest']:,.2f}",
                           end=str(end))
 
 
@@ -194,9 +199,10 @@ def _epoch_days(d: dt.date) -> int:
 def _fetch(transactions: ir.Table, expr: ir.Table, time_col: str,
            calibration_end: dt.date) -> pd.DataFrame:
     """The result as pandas; an empty one is an error that says where the data are."""
-    # through Arrow: Ibis's own to_pandas post-processing costs about as much again as
-    # the conversion itself on a million rows
-    out = expr.to_pyarrow().to_pandas()
+    # through Arrow, without pyarrow's de-duplication of strings (customer ids are
+    # unique): 0.05 s instead of 0.3 s for a million customers, and Ibis's own to_pandas
+    # post-processing is not needed for these plain columns
+    out = expr.to_pyarrow().to_pandas(deduplicate_objects=False)
     if out.empty:
         col = transactions[time_col]
         span = transactions.aggregate(lo=col.min(), hi=col.max(),
