@@ -71,3 +71,26 @@ def test_engine_memory_limit_accepts_sizes(value):
 def test_engine_memory_limit_refuses_anything_else(value):
     with pytest.raises(SettingsError, match=r"\[engine\] memory_limit must be a size"):
         parse_settings({"engine": {"memory_limit": value}})
+
+
+def test_value_and_survival_sections():
+    s = parse_settings({"value": {"transaction_model": "paretonbd", "discount_rate": 0.08},
+                        "survival": {"groupings": "grade, plan", "horizons": "30,365"}})
+    assert s.value.transaction_model == "paretonbd" and s.value.discount_rate == 0.08
+    assert s.survival.grouping_list() == ["grade", "plan"]
+    assert s.survival.horizon_days() == (30, 365)
+    assert Settings().survival.grouping_list() is None
+
+
+@pytest.mark.parametrize("doc, match", [
+    ({"value": {"transaction_model": "bg"}}, "transaction_model"),
+    ({"value": {"discount_rate": 1.5}}, "discount_rate"),
+    ({"value": {"high_value_share": 0.8, "medium_value_share": 0.5}}, "high_value_share"),
+    ({"survival": {"horizons": "90,abc"}}, "horizons"),
+    ({"survival": {"horizons": "90,90"}}, "horizons"),
+    ({"survival": {"cohort_period": "week"}}, "cohort_period"),
+    ({"survival": {"confidence": 1.2}}, "confidence"),
+])
+def test_bad_value_and_survival_settings(doc, match):
+    with pytest.raises(SettingsError, match=match):
+        parse_settings(doc)
