@@ -12,7 +12,9 @@ Two views of the same purchase history:
   scored 1-5 by quintile, and the customer's named segment (champions ... lost).
 
 Both are Ibis expressions up to the per-customer table, so they run on DuckDB and PySpark
-(:mod:`churnradar.engine`); only one row per customer comes back as pandas.
+(:mod:`churnradar.engine`); only one row per customer comes back as pandas. Fader, Hardie
+& Lee [2]_ show how the two views meet: the model's expected value of a customer is a
+function of exactly these recency and frequency statistics.
 
 References
 ----------
@@ -296,6 +298,12 @@ def rfm_summary(transactions: ir.Table, *, calibration_end: dt.date,
     midnight and moves it to the holdout. With dates (the ``transactions`` contract) the
     two agree.
 
+    References
+    ----------
+    .. [1] Fader, P. S., Hardie, B. G. S. & Lee, K. L. (2005). "Counting your customers"
+       the easy way: an alternative to the Pareto/NBD model. *Marketing Science* 24(2),
+       275-284.
+
     Examples
     --------
     >>> import datetime as dt, ibis, pandas as pd
@@ -456,6 +464,10 @@ def rfm_scores(data: ir.Table | pd.DataFrame, *, calibration_end: dt.date | None
         Missing columns (of the table or the summary); bad amounts (as :func:`rfm_summary`).
     InputError
         A table without ``calibration_end``; no purchase on or before it.
+
+    References
+    ----------
+    .. [3] Hughes, A. M. (1994). *Strategic Database Marketing*. Probus.
 
     Examples
     --------
