@@ -11,7 +11,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from churnradar.exceptions import InputError, ModelFitError, NotFittedError, SchemaError
+from churnradar.exceptions import (
+    ConvergenceWarning,
+    InputError,
+    ModelFitError,
+    NotFittedError,
+    SchemaError,
+)
 from churnradar.value import BGNBDModel, ParetoNBDModel
 from churnradar.value.bgnbd import _Likelihood
 
@@ -269,3 +275,51 @@ def test_unfitted_and_bad_arguments(model, cdnow_summary):
         fitted.expected_purchases(-1.0, _table())
     with pytest.raises(InputError, match="recency above T"):
         fitted.p_alive(_table(recency=[10.0, 0.0, 31.0]))
+
+
+# --------------------------------------------------------------------------- robustness
+
+
+@pytest.mark.parametrize("params", [
+    {"r": 2.0, "alpha": 0.5, "a": 3.0, "b": 0.2},        # r - a whole: SciPy's 2F1 is NaN
+    {"r": 5.0, "alpha": 1.0, "a": 1.0 + 1e-9, "b": 1.0},  # a = 1: 0/0 in the closed form
+    {"r": 0.1, "alpha": 100.0, "a": 0.05, "b": 50.0},
+])
+def test_predictions_stay_finite_far_ahead(params):
+    from churnradar.value.bgnbd import _future, _future_by_quadrature
+
+    rng = np.random.default_rng(0)
+    n = 300
+    x = rng.integers(0, 300, n).astype(float)
+    age = rng.uniform(0.5, 100, n)
+    summary = pd.DataFrame({"frequency": x, "recency": np.where(x > 0, age * rng.random(n), 0),
+                            "T": age})
+    model = BGNBDModel()
+    model.params_ = params
+    previous = np.zeros(n)
+    for t in (1.0, 52.0, 520.0, 1e4):
+        out = model.expected_purchases(t, summary)
+        assert np.all(np.isfinite(out)) and np.all(out >= previous - 1e-9)
+        previous = out
+    # the fallback agrees with direct integration
+    r, a, b = params["r"], params["a"], params["b"]
+    tau = np.array([0.5, 30.0, 2000.0])
+    xs = np.array([0.0, 7.0, 150.0])
+    expected = [_future_by_quadrature(r + xi, a, b + xi, ti) for xi, ti in zip(xs, tau,
+                                                                               strict=True)]
+    np.testing.assert_allclose(_future(r, a, b, xs, tau), expected, rtol=1e-8)
+
+
+@pytest.mark.filterwarnings("ignore:.*the Hessian at the optimum:UserWarning")
+@pytest.mark.parametrize("model", MODELS)
+def test_a_runaway_fit_stops_at_the_edge_and_says_so(model):
+    """Three customers cannot pin four parameters down: the likelihood keeps rising
+    towards a homogeneous rate. The fit stops at the edge of its search region (10,000
+    times the start) with converged_ False and a warning, never NaN parameters."""
+    with pytest.warns(ConvergenceWarning, match="reached the edge of the search region"):
+        fitted = model().fit(_table())
+    assert fitted.converged_ is False
+    assert all(math.isfinite(v) for v in fitted.params_.values())
+    assert np.all(np.isfinite(fitted.expected_purchases(10.0, _table())))
+    # a penalizer makes the same data fit
+    assert model(penalizer=0.01).fit(_table()).converged_

@@ -163,3 +163,62 @@ def test_a_recent_buyer_is_more_alive(paretonbd_cdnow):
     recent, lapsed, new, old = paretonbd_cdnow.p_alive(summary)
     assert recent > lapsed
     assert new > old
+
+
+# --------------------------------------------------------------------------- 2F1 near z = 1
+
+
+def _series(b: float, c: float, z: float, terms: int = 3_000_000) -> float:
+    """sum_n (b)_n / (c)_n z^n by brute force: positive terms, no cancellation."""
+    k = np.arange(terms, dtype=np.float64)
+    log_terms = np.concatenate([[0.0], np.cumsum(np.log((b + k) / (c + k)) + math.log(z))])
+    top = log_terms.max()
+    return float(math.exp(top) * np.exp(log_terms - top).sum())
+
+
+# c = r + s + x + 1 > 1 in the Pareto/NBD
+HARD_CASES = [(b, gap, z) for b in (0.05, 1.6, 50.0, 5e3, 5e5)
+              for gap in (0.2, 1.0, 1.6, 100.0, 1e4)
+              for z in (0.3, 0.95, 0.999, 0.99999) if b + gap > 1]
+
+
+@pytest.mark.parametrize(("b", "gap", "z"), HARD_CASES)
+def test_hypergeometric_is_accurate_where_scipy_gives_up(b, gap, z):
+    """SciPy's hyp2f1(1, b; c; z) is NaN near z = 1 for large b or c - b (e.g. c - b =
+    100 at z = 0.99); the quadrature that takes over is accurate to 1e-10."""
+    from churnradar.value.paretonbd import _hyp1
+
+    c = b + gap
+    value = _hyp1(np.array([b]), np.array([c]), np.array([z]))[0]
+    assert value == pytest.approx(_series(b, c, z), rel=2e-10)
+
+
+def test_quadrature_derivatives_equal_scipy():
+    from scipy.special import hyp2f1
+
+    from churnradar.value.paretonbd import _hyp1_by_quadrature
+
+    b, c, z = np.array([0.7, 3.0, 40.0]), np.array([1.7, 5.5, 70.0]), np.array([0.2, 0.6, 0.85])
+    value, d_b, d_c, d_z = _hyp1_by_quadrature(b, c, z, derivatives=True)
+    eps = 1e-6
+    np.testing.assert_allclose(value, hyp2f1(1, b, c, z), rtol=1e-12)
+    np.testing.assert_allclose(
+        d_b, (hyp2f1(1, b * (1 + eps), c, z) - hyp2f1(1, b * (1 - eps), c, z)) / (2 * eps * b),
+        rtol=1e-6)
+    np.testing.assert_allclose(
+        d_c, (hyp2f1(1, b, c * (1 + eps), z) - hyp2f1(1, b, c * (1 - eps), z)) / (2 * eps * c),
+        rtol=1e-6)
+    np.testing.assert_allclose(d_z, b / c * hyp2f1(2, b + 1, c + 1, z), rtol=1e-12)
+
+
+def test_predictions_stay_finite_for_extreme_parameters(cdnow_summary):
+    """Estimates of a degenerate fit (homogeneous rates: r, s in the thousands, alpha,
+    beta far apart) still give finite predictions."""
+    for params in ({"r": 5e4, "alpha": 8e5, "s": 4.7, "beta": 149.0},
+                   {"r": 4.2, "alpha": 24.0, "s": 1588.0, "beta": 64692.0},
+                   {"r": 0.05, "alpha": 1.4, "s": 1e-3, "beta": 3e-4}):
+        model = ParetoNBDModel()
+        model.params_ = params
+        alive = model.p_alive(cdnow_summary)
+        assert np.all((alive >= 0) & (alive <= 1))
+        assert np.all(np.isfinite(model.expected_purchases(52.0, cdnow_summary)))

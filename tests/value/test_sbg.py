@@ -139,3 +139,15 @@ def test_bad_arguments():
     with pytest.raises(InputError, match="periods must be >= 1"):
         model.retention(0)
     assert len(model.survival(3.0)) == 4  # type: ignore[arg-type]
+
+
+def test_homogeneous_churn_runs_to_the_edge_and_says_so():
+    """A cohort losing exactly half every period has no heterogeneity: alpha and beta
+    run off together (the Beta collapses on 0.5). The fit stops at the edge with a
+    warning, and its projection is still the geometric one."""
+    from churnradar.exceptions import ConvergenceWarning
+
+    with pytest.warns(ConvergenceWarning, match="alpha, beta reached the edge"):
+        model = ShiftedBetaGeometricModel().fit([100, 50, 25, 12.5, 6.25])
+    assert model.converged_ is False
+    np.testing.assert_allclose(model.project(6), 100 * 0.5 ** np.arange(7), rtol=1e-3)

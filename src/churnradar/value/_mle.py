@@ -22,6 +22,11 @@ Conventions
   likelihood estimate of the papers.
 * The reported log-likelihood is the maximised, unpenalised log-likelihood of all
   customers (the papers' convention, e.g. -9582.4 for BG/NBD on the CDNOW sample).
+* The search stays within a factor of 10,000 of the (data-driven) start of every
+  parameter. A fit that runs into that edge -- the likelihood keeps rising towards a
+  parameter of 0 or infinity, e.g. a homogeneous purchase rate -- stops there with
+  ``converged`` False and a :class:`~churnradar.exceptions.ConvergenceWarning`
+  suggesting a penalizer, rather than wandering for minutes.
 
 References
 ----------
@@ -82,8 +87,10 @@ WEIGHT = "weight"
 _GRADIENT_ACCEPT = 1e-4
 #: BFGS tolerance on the mean-scale gradient (in log-parameters).
 _GTOL = 1e-7
-#: Log-parameters beyond +-_THETA_MAX (e^40 ~ 2e17) mean the optimiser ran away.
-_THETA_MAX = 40.0
+#: The search box: every parameter stays within a factor e^_BOX (10,000) of its start.
+#: Beyond it the likelihood is flat in that direction (e.g. a Gamma shape of 10,000 is
+#: a homogeneous rate): the fit stops at the edge and says so.
+_BOX = math.log(1e4)
 #: Rows of the first column looked at to decide whether grouping rows can pay off.
 _COLLAPSE_PROBE = 20_000
 
@@ -97,6 +104,20 @@ def check_fitted(model: object, name: str) -> dict[str, float]:
     if params is None:
         raise NotFittedError(key="value_err_not_fitted", model=name)
     return dict(params)
+
+
+def check_finite(values: npt.ArrayLike, model: str) -> FloatArray:
+    """``values`` as a float array, or :class:`ModelFitError` if any is not finite.
+
+    The last guard of every prediction: a degenerate fit must fail loudly, never hand
+    out NaN.
+    """
+    out = np.asarray(values, dtype=np.float64)
+    bad = ~np.isfinite(out)
+    if bad.any():
+        raise ModelFitError(key="value_err_prediction_not_finite", model=model,
+                            count=int(bad.sum()))
+    return out
 
 
 def check_penalizer(penalizer: Any) -> float:
@@ -142,6 +163,16 @@ def check_times(t: Any, name: str = "t") -> FloatArray:
     if np.any(arr < 0):
         raise InputError(key="value_err_out_of_range", name=name, rule=">= 0", value=t)
     return arr
+
+
+def times_for(t: Any, n: int, name: str = "t") -> FloatArray:
+    """``t`` (a scalar or one value per customer) checked and broadcast to ``n`` values."""
+    arr = check_times(t, name)
+    try:
+        return np.broadcast_to(arr, (n,))
+    except ValueError as exc:
+        raise InputError(key="value_err_times_shape", name=name, got=len(np.ravel(arr)),
+                         n=n) from exc
 
 
 def read_columns(
@@ -370,19 +401,21 @@ def fit_log_params(
     Raises
     ------
     ModelFitError
-        When the likelihood is not finite at the start or at the solution, or the
-        optimiser runs away to parameters of 0 or infinity.
+        When the likelihood is not finite at the start or at the solution.
 
     Warns
     -----
     ConvergenceWarning
-        When the optimiser stops without meeting its tolerance (``converged`` False),
-        or the standard errors cannot be computed (they are then NaN).
+        When the optimiser stops without meeting its tolerance, or a parameter runs
+        into the edge of the search box (a factor 10,000 from its start) -- in both
+        cases ``converged`` is False -- or when the standard errors cannot be computed
+        (they are then NaN).
     """
     counter = [0]
-    full = _penalised(objective, penalizer, counter)
     theta = np.asarray(theta0, dtype=np.float64)
-    first = _penalised(warm_start, penalizer, counter) if warm_start is not None else full
+    box = (theta - _BOX, theta + _BOX)
+    full = _penalised(objective, penalizer, counter, box)
+    first = _penalised(warm_start, penalizer, counter, box) if warm_start is not None else full
     f0, g0 = first(theta)
     if not (math.isfinite(f0) and np.all(np.isfinite(g0))):
         raise ModelFitError(key="value_err_start_not_finite", model=model,
@@ -390,19 +423,27 @@ def fit_log_params(
     hess_inv0: FloatArray | None = None
     if warm_start is not None:
         coarse = _minimise(first, theta, None)
-        if _usable(coarse.x) and coarse.hess_inv is not None:
+        if _inside(coarse.x, box) and coarse.hess_inv is not None:
             theta = np.asarray(coarse.x, dtype=np.float64)
             hess_inv0 = np.asarray(coarse.hess_inv, dtype=np.float64)
     res = _minimise(full, theta, hess_inv0)
     theta_hat = np.asarray(res.x, dtype=np.float64)
     f_hat, g_hat = float(res.fun), np.asarray(res.jac, dtype=np.float64)
-    if not (_usable(theta_hat) and math.isfinite(f_hat) and np.all(np.isfinite(g_hat))):
+    if not (_inside(theta_hat, box) and math.isfinite(f_hat) and np.all(np.isfinite(g_hat))):
         raise ModelFitError(key="value_err_diverged", model=model,
                             params=_fmt_params(names, np.exp(np.clip(theta_hat, -700, 700))))
     params = np.exp(theta_hat)
     grad_norm = float(np.max(np.abs(g_hat)))
     converged = bool(res.success) or grad_norm <= _GRADIENT_ACCEPT
-    if not converged:
+    edge = (theta_hat - box[0] < 0.25) | (box[1] - theta_hat < 0.25)
+    if edge.any():
+        converged = False
+        warnings.warn(ChurnRadarError(key="value_warn_at_bound", model=model,
+                                      params=_fmt_params(names, params),
+                                      names=", ".join(n for n, e in zip(names, edge, strict=True)
+                                                      if e)).localized("en"),
+                      ConvergenceWarning, stacklevel=3)
+    elif not converged:
         warnings.warn(ChurnRadarError(key="value_warn_not_converged", model=model,
                                       reason=str(res.message), gradient=f"{grad_norm:.2g}")
                       .localized("en"), ConvergenceWarning, stacklevel=3)
@@ -417,11 +458,13 @@ def fit_log_params(
     )
 
 
-def _penalised(objective: Objective, penalizer: float, counter: list[int]) -> Objective:
+def _penalised(
+    objective: Objective, penalizer: float, counter: list[int], box: tuple[FloatArray, FloatArray]
+) -> Objective:
     def fun(theta: FloatArray) -> tuple[float, FloatArray]:
         counter[0] += 1
-        if not _usable(theta):
-            # a runaway trial step: refuse it so the line search backs off
+        if not _inside(theta, box):
+            # a step out of the search box: refuse it so the line search backs off
             return math.inf, np.zeros_like(theta)
         f, g = objective(theta)
         if penalizer:
@@ -435,9 +478,9 @@ def _penalised(objective: Objective, penalizer: float, counter: list[int]) -> Ob
     return fun
 
 
-def _usable(theta: npt.ArrayLike) -> bool:
+def _inside(theta: npt.ArrayLike, box: tuple[FloatArray, FloatArray]) -> bool:
     arr = np.asarray(theta, dtype=np.float64)
-    return bool(np.all(np.isfinite(arr)) and np.all(np.abs(arr) < _THETA_MAX))
+    return bool(np.all(np.isfinite(arr)) and np.all(arr >= box[0]) and np.all(arr <= box[1]))
 
 
 def _minimise(fun: Objective, theta0: FloatArray, hess_inv0: FloatArray | None) -> Any:

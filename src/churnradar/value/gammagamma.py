@@ -46,6 +46,7 @@ from churnradar.value._mle import (
     FREQUENCY,
     MONETARY_VALUE,
     FloatArray,
+    check_finite,
     check_fitted,
     check_penalizer,
     collapse,
@@ -117,7 +118,8 @@ class GammaGammaModel:
         Warns
         -----
         ConvergenceWarning
-            The optimiser stopped short of its tolerance (``converged_`` is False).
+            The optimiser stopped short of its tolerance, or a parameter ran to the edge
+            of the search region (``converged_`` is False; a penalizer usually helps).
         UserWarning
             The fitted ``q`` is at most 1: the population mean spend is infinite and
             :meth:`expected_spend` will refuse to predict.
@@ -180,7 +182,7 @@ class GammaGammaModel:
             raise ModelFitError(key="value_err_mean_spend_infinite", q=f"{q:.4g}")
         x, m, _ = _columns(summary, error=InputError)
         out = p * (gamma + x * m) / (p * x + q - 1.0)
-        return np.asarray(out, dtype=np.float64)
+        return check_finite(out, MODEL_NAME)
 
     def population_mean_spend(self) -> float:
         """Mean spend per purchase across customers, ``p gamma / (q - 1)`` (inf if q <= 1)."""

@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 
 from churnradar import schema as s
-from churnradar.exceptions import InputError
+from churnradar.exceptions import ChurnRadarError, InputError
 from churnradar.fsutil import atomic_path, atomic_write_text
 from churnradar.predict.dataset import PredictionData
 from churnradar.value.matrix import value_risk_matrix, value_risk_table
@@ -137,7 +137,7 @@ def _holdout_check(tx: Any, as_of: dt.date, months: int, unit: float, name: str,
                            time_unit_days=unit, customer_col=s.CUSTOMER_ID,
                            time_col=s.DATE, amount_col=s.AMOUNT)
         model = _purchase_model(name, penalizer).fit(summ)
-    except InputError as err:
+    except ChurnRadarError as err:  # too little history before the holdout: no check
         return None, {"skipped": str(err)}
     predicted = model.expected_purchases(summ["duration_holdout"].to_numpy(), summ)
     actual = summ["frequency_holdout"].to_numpy(np.float64)

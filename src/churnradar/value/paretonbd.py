@@ -15,7 +15,9 @@ CDNOW. Here the hypergeometric term is an Euler-transformed ``2F1(1, b; c; z)`` 
 depends only on ``(frequency, t)``, so it is evaluated once per distinct pair (about
 2,000 pairs for the 23,570 CDNOW customers); its derivatives in ``z`` are closed form
 and those in its parameters central differences of the same cheap function. BFGS on
-the log-parameters then fits CDNOW_master in a fraction of a second.
+the log-parameters then fits CDNOW_master in a fraction of a second. Near ``z = 1``
+(parameters far apart, as in degenerate fits) SciPy's ``hyp2f1`` returns NaN; there the
+function comes from its Euler integral by tanh-sinh quadrature, derivatives included.
 
 The likelihood, per customer (equation 18 of [2]_ after Euler's transformation)::
 
@@ -54,6 +56,7 @@ from churnradar.value._mle import (
     RECENCY,
     FloatArray,
     IntArray,
+    check_finite,
     check_fitted,
     check_penalizer,
     check_rfm,
@@ -61,6 +64,7 @@ from churnradar.value._mle import (
     collapse,
     fit_log_params,
     read_columns,
+    times_for,
 )
 
 MODEL_NAME = "Pareto/NBD"
@@ -72,8 +76,7 @@ _SUBSAMPLE_ROWS = 20_000
 _STEP = 1e-5
 #: Up to this argument SciPy's hyp2f1 is trusted (see :func:`hyp1`).
 _SCIPY_Z_MAX = 0.9
-#: Continued-fraction terms before giving up (NaN: the likelihood step is refused).
-_CF_MAX_TERMS = 20_000
+
 
 
 class ParetoNBDModel:
@@ -137,7 +140,8 @@ class ParetoNBDModel:
         Warns
         -----
         ConvergenceWarning
-            The optimiser stopped short of its tolerance (``converged_`` is False).
+            The optimiser stopped short of its tolerance, or a parameter ran to the edge
+            of the search region (``converged_`` is False; a penalizer usually helps).
         """
         penalizer = check_penalizer(self.penalizer)
         cols, weights = read_columns(summary, (FREQUENCY, RECENCY, AGE), model=MODEL_NAME)
@@ -186,7 +190,7 @@ class ParetoNBDModel:
         x, tx, age = _predict_columns(summary)
         with np.errstate(all="ignore"):
             log_alive, _ = _log_alive_and_likelihood(theta, x, tx, age)
-        return np.asarray(np.exp(log_alive), dtype=np.float64)
+        return check_finite(np.exp(log_alive), MODEL_NAME)
 
     def expected_purchases(self, t: float | FloatArray, summary: pd.DataFrame) -> FloatArray:
         """Expected number of purchases in the next ``t`` time units, per customer.
@@ -208,12 +212,12 @@ class ParetoNBDModel:
         """
         r, alpha, s, beta = self._params()
         x, tx, age = _predict_columns(summary)
-        t_arr = np.broadcast_to(check_times(t), x.shape)
+        t_arr = times_for(t, len(x))
         with np.errstate(all="ignore"):
             log_alive, _ = _log_alive_and_likelihood(np.log([r, alpha, s, beta]), x, tx, age)
             span = _pareto_span(s, np.log1p(t_arr / (beta + age)))
             out = (r + x) * (beta + age) / (alpha + age) * span * np.exp(log_alive)
-        return np.asarray(out, dtype=np.float64)
+        return check_finite(out, MODEL_NAME)
 
     def expected_population_purchases(self, t: float | FloatArray) -> FloatArray:
         """Expected repeat purchases by time ``t`` of a customer just acquired.
@@ -234,7 +238,7 @@ class ParetoNBDModel:
         r, alpha, s, beta = self._params()
         t_arr = np.atleast_1d(check_times(t))
         out = r * beta / alpha * _pareto_span(s, np.log1p(t_arr / beta))
-        return np.asarray(out, dtype=np.float64)
+        return check_finite(out, MODEL_NAME)
 
     def _params(self) -> tuple[float, float, float, float]:
         p = check_fitted(self, MODEL_NAME)
@@ -277,25 +281,32 @@ def _log_k(
     else:
         z = (beta - alpha) / (beta + t)
         b = np.full_like(x, s + 1.0)
-    h = hyp1(b, c, z)
+    easy = z <= _SCIPY_Z_MAX
+    h = np.full(z.shape, np.nan)
+    h[easy] = hyp2f1(1.0, b[easy], c[easy], z[easy])
+    if gradient:
+        hb, hc, hz = np.empty_like(h), np.empty_like(h), np.empty_like(h)
+        be, ce, ze = b[easy], c[easy], z[easy]
+        # SciPy: the parameters of 2F1 by central differences, z in closed form
+        hb[easy] = (hyp2f1(1.0, be * (1 + _STEP), ce, ze)
+                    - hyp2f1(1.0, be * (1 - _STEP), ce, ze)) / (2 * _STEP * be)
+        hc[easy] = (hyp2f1(1.0, be, ce * (1 + _STEP), ze)
+                    - hyp2f1(1.0, be, ce * (1 - _STEP), ze)) / (2 * _STEP * ce)
+        hz[easy] = be / ce * hyp2f1(2.0, be + 1.0, ce + 1.0, ze)
+        hard = ~(np.isfinite(h) & np.isfinite(hb) & np.isfinite(hc) & np.isfinite(hz))
+        if hard.any():
+            h[hard], hb[hard], hc[hard], hz[hard] = _hyp1_by_quadrature(
+                b[hard], c[hard], z[hard], derivatives=True)
+        hb, hc, hz = hb / h, hc / h, hz / h
+    else:
+        hard = ~np.isfinite(h)
+        if hard.any():
+            h[hard] = _hyp1_by_quadrature(b[hard], c[hard], z[hard])
     log_k = np.log(h)
     if alpha < beta:
         log_k += np.log(alpha + t) - np.log(beta + t)
     if not gradient:
         return log_k, None
-    # the parameters of 2F1 by central differences; z in closed form where SciPy is
-    # reliable, else by central differences on the scale of 1 - z
-    hb = (hyp1(b * (1 + _STEP), c, z) - hyp1(b * (1 - _STEP), c, z)) / (2 * _STEP * b) / h
-    hc = (hyp1(b, c * (1 + _STEP), z) - hyp1(b, c * (1 - _STEP), z)) / (2 * _STEP * c) / h
-    hz = np.empty_like(h)
-    easy = z <= _SCIPY_Z_MAX
-    hz[easy] = b[easy] / c[easy] * hyp2f1(2.0, b[easy] + 1.0, c[easy] + 1.0, z[easy])
-    hard = ~easy | ~np.isfinite(hz)
-    if hard.any():
-        dz = _STEP * (1.0 - z[hard])
-        hz[hard] = (hyp1(b[hard], c[hard], z[hard] + dz)
-                    - hyp1(b[hard], c[hard], z[hard] - dz)) / (2 * dz)
-    hz /= h
     grad = np.empty((4, len(x)))
     if alpha >= beta:
         grad[0] = hb + hc
@@ -310,15 +321,14 @@ def _log_k(
     return log_k, grad
 
 
-def hyp1(b: FloatArray, c: FloatArray, z: FloatArray) -> FloatArray:
-    """The Gaussian hypergeometric ``2F1(1, b; c; z)`` for ``c > b > 0``, ``0 <= z < 1``.
+def _hyp1(b: FloatArray, c: FloatArray, z: FloatArray) -> FloatArray:
+    """The Gaussian hypergeometric ``2F1(1, b; c; z)`` for ``c > max(b, 1)``, ``b > 0``,
+    ``0 <= z < 1``.
 
     SciPy's ``hyp2f1`` is fast and accurate up to ``z = 0.9`` but returns NaN (or takes
     hundreds of microseconds) closer to 1 once ``b`` or ``c - b`` is large -- where the
-    estimates of a degenerate fit wander. There the continued fraction of the incomplete
-    beta function takes over (``2F1(1, b; c; z) = 2F1(p + q, 1; p + 1; z)`` with
-    ``p = c - 1``, ``q = b - c + 1``; Press et al., Numerical Recipes, ``betacf``), which
-    converges for every ``z < 1``.
+    estimates of a degenerate fit wander. There the function is integrated instead
+    (:func:`_hyp1_by_quadrature`), to about 1e-10.
     """
     b, c, z = np.broadcast_arrays(np.asarray(b, dtype=np.float64),
                                   np.asarray(c, dtype=np.float64),
@@ -328,38 +338,57 @@ def hyp1(b: FloatArray, c: FloatArray, z: FloatArray) -> FloatArray:
     out[easy] = hyp2f1(1.0, b[easy], c[easy], z[easy])
     hard = ~np.isfinite(out)
     if hard.any():
-        out[hard] = _hyp1_continued_fraction(b[hard], c[hard], z[hard])
+        out[hard] = _hyp1_by_quadrature(b[hard], c[hard], z[hard])
     return out
 
 
-def _hyp1_continued_fraction(b: FloatArray, c: FloatArray, z: FloatArray) -> FloatArray:
-    """``2F1(1, b; c; z)`` by the modified Lentz method on the incomplete-beta fraction."""
-    p, q = c - 1.0, b - c + 1.0
-    tiny = 1e-300
-    out = np.full(z.shape, np.nan)
-    idx = np.arange(len(z))
-    lentz_c = np.ones(len(z))
-    lentz_d = 1.0 - (p + q) * z / (p + 1.0)
-    lentz_d = 1.0 / np.where(np.abs(lentz_d) < tiny, tiny, lentz_d)
-    value = lentz_d.copy()
-    for m in range(1, _CF_MAX_TERMS + 1):
-        for coef in (m * (q - m) * z / ((p + 2 * m - 1.0) * (p + 2 * m)),
-                     -(p + m) * (p + q + m) * z / ((p + 2 * m) * (p + 2 * m + 1.0))):
-            lentz_d = 1.0 + coef * lentz_d
-            lentz_d = 1.0 / np.where(np.abs(lentz_d) < tiny, tiny, lentz_d)
-            lentz_c = 1.0 + coef / lentz_c
-            lentz_c = np.where(np.abs(lentz_c) < tiny, tiny, lentz_c)
-            delta = lentz_d * lentz_c
-            value = value * delta
-        done = np.abs(delta - 1.0) < 1e-15
-        if done.any():
-            out[idx[done]] = value[done]
-            keep = ~done
-            idx, p, q, z = idx[keep], p[keep], q[keep], z[keep]
-            lentz_c, lentz_d, value = lentz_c[keep], lentz_d[keep], value[keep]
-            if not len(idx):
-                break
-    return out
+def _tanh_sinh(step: float = 0.04, half_width: int = 80) -> tuple[FloatArray, ...]:
+    """Double-exponential (tanh-sinh) rule on [0, 1]: nodes, 1 - nodes, weights."""
+    k = np.arange(-half_width, half_width + 1) * step
+    t = 0.5 * np.pi * np.sinh(k)
+    weights = 0.25 * np.pi * step * np.cosh(k) / np.cosh(t) ** 2
+    # nodes and their distance to 1, each computed without cancellation
+    return 1.0 / (1.0 + np.exp(-2.0 * t)), 1.0 / (1.0 + np.exp(2.0 * t)), weights
+
+
+_DE_NODES, _DE_GAPS, _DE_WEIGHTS = _tanh_sinh()
+_DE_LOG_NODES = np.log(_DE_NODES)
+_DE_LOG_NODES[_DE_NODES >= 0.5] = np.log1p(-_DE_GAPS[_DE_NODES >= 0.5])
+
+
+def _hyp1_by_quadrature(
+    b: FloatArray, c: FloatArray, z: FloatArray, *, derivatives: bool = False
+) -> FloatArray:
+    """``2F1(1, b; c; z)`` from its Euler integral, by tanh-sinh quadrature.
+
+    With ``lambda = 1 / (1 - z)`` and ``omega = (1 - u)^(c-1)`` in Euler's integral::
+
+        2F1(1, b; c; z) = lambda * int_0^1 (1 + (lambda - 1)(1 - omega^(1/(c-1))))^-(c-b) d omega
+
+    The integrand lies in (0, 1], is monotone, and its only steep parts are boundary
+    layers at the ends, which the double-exponential rule resolves (161 nodes).
+    With ``derivatives``, returns shape ``(4, n)``: the value and its derivatives in
+    ``b``, ``c`` and ``z``, differentiated under the integral sign.
+    """
+    a = (c - 1.0)[:, None]
+    e = (c - b)[:, None]
+    shift = (z / (1.0 - z))[:, None]
+    power = np.exp(_DE_LOG_NODES[None, :] / a)      # omega^(1/a)
+    rise = -np.expm1(_DE_LOG_NODES[None, :] / a)    # 1 - omega^(1/a), no cancellation
+    base = 1.0 + shift * rise
+    log_base = np.log(base)
+    integrand = np.exp(-e * log_base)
+    scale = 1.0 / (1.0 - z)
+    value = integrand @ _DE_WEIGHTS * scale
+    if not derivatives:
+        return np.asarray(value, dtype=np.float64)
+    weighted = integrand * _DE_WEIGHTS
+    d_b = (weighted * log_base).sum(axis=1) * scale
+    # c moves both the exponent e = c - b and a = c - 1 inside omega^(1/a)
+    d_base_d_a = shift * power * _DE_LOG_NODES[None, :] / a**2
+    d_c = -d_b - (weighted * e / base * d_base_d_a).sum(axis=1) * scale
+    d_z = -(weighted * e / base * rise).sum(axis=1) * scale**3 + value * scale
+    return np.vstack([value, d_b, d_c, d_z])
 
 
 def _log_alive_and_likelihood(
@@ -375,8 +404,9 @@ def _log_alive_and_likelihood(
     lq = np.log(s) - np.log(r + s + x)
     e2 = lq + log_p_x + lk_x
     m = np.maximum(log_p_t, e2)
-    scaled = np.exp(log_p_t - m) + np.exp(e2 - m) - np.exp(lq + log_p_t + lk_t - m)
-    log_b = m + np.log(scaled)
+    # P(T) (1 - s K(T) / (r+s+x)) >= 0 without cancellation, see _Likelihood
+    alive = np.exp(log_p_t - m) * np.maximum(-np.expm1(lq + lk_t), 0.0)
+    log_b = m + np.log(alive + np.exp(e2 - m))
     const = gammaln(rx) - gammaln(r) + r * np.log(alpha) + s * np.log(beta)
     return np.minimum(log_p_t - log_b, 0.0), const + log_b
 
@@ -433,7 +463,9 @@ class _Likelihood:
         e3 = lq + log_p_t + lk[self.k_t]
         top = np.maximum(log_p_t, e2)
         t1, t2, t3 = np.exp(log_p_t - top), np.exp(e2 - top), np.exp(e3 - top)
-        scaled = t1 + t2 - t3
+        # t1 - t3 = P(T) (1 - s K(T) / (r+s+x)) >= 0 (s J(T) <= P(T)): by expm1, so that
+        # rounding cannot make the likelihood negative
+        scaled = t1 * np.maximum(-np.expm1(lq + lk[self.k_t]), 0.0) + t2
         if not np.all(scaled > 0):
             return np.inf, np.zeros(4)
         ll += float(w @ (top + np.log(scaled)))

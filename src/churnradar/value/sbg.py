@@ -113,6 +113,14 @@ class ShiftedBetaGeometricModel:
             Fewer than two values, a missing, negative or increasing value, a first
             value of 0, no customer lost at all, or a likelihood that cannot be
             maximised.
+
+        Warns
+        -----
+        ConvergenceWarning
+            The optimiser stopped short of its tolerance, or ``alpha`` and ``beta`` ran
+            to the edge of the search region -- typical of a cohort without
+            heterogeneity, losing the same share every period (``converged_`` is False;
+            the projection is still right).
         """
         penalizer = check_penalizer(self.penalizer)
         counts = _survivors(surviving)
