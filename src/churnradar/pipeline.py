@@ -144,7 +144,7 @@ def survival_sections(ws: Workspace, result: MetricsResult, lang: str, step: Ste
     try:
         outcome = survival_job(ws, step=step, **job_options(ws.settings))
     except ChurnRadarError as err:
-        note = f'<p class="note">{escape(t("report_value_skipped", lang, reason=err.localized(lang)))}</p>'  # noqa: E501
+        note = f'<p class="note">{escape(t("report_survival_skipped", lang, reason=err.localized(lang)))}</p>'  # noqa: E501
         return [Section(id="survival", title=t("report_section_survival", lang), html=note,
                         after=after)]
     result.completeness = [

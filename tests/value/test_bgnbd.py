@@ -323,3 +323,20 @@ def test_a_runaway_fit_stops_at_the_edge_and_says_so(model):
     assert np.all(np.isfinite(fitted.expected_purchases(10.0, _table())))
     # a penalizer makes the same data fit
     assert model(penalizer=0.01).fit(_table()).converged_
+
+
+def test_newton_polish_equals_plain_bfgs(simulate, monkeypatch):
+    """Above the warm-start size the fit polishes the subsample's optimum with Newton
+    steps; the optimum is the one BFGS on the full likelihood finds."""
+    import churnradar.value.bgnbd as bgnbd
+
+    data = simulate(80_000, r=0.5, alpha=5.0, a=0.8, b=2.5, seed=3)
+    polished = BGNBDModel().fit(data)
+    monkeypatch.setattr(bgnbd, "_WARM_START_ROWS", 10**9)
+    plain = BGNBDModel().fit(data)
+    assert polished.converged_ and plain.converged_
+    for name in ("r", "alpha", "a", "b"):
+        assert polished.params_[name] == pytest.approx(plain.params_[name], rel=1e-5)
+        assert polished.standard_errors_[name] == pytest.approx(
+            plain.standard_errors_[name], rel=1e-3)
+    assert polished.log_likelihood_ == pytest.approx(plain.log_likelihood_, rel=1e-10)
