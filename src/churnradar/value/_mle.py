@@ -362,6 +362,35 @@ class MLEResult:
     n_evaluations: int
 
 
+def read_purchase_summary(
+    summary: Any, model: str
+) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray, float]:
+    """``frequency, recency, T``, the weights (rows of weight 0 dropped) and their total,
+    checked as the purchase models (BG/NBD, Pareto/NBD) need them.
+
+    Raises
+    ------
+    SchemaError
+        A column is missing, not numeric, or has missing values.
+    ModelFitError
+        Negative values, a fractional frequency, recency above T; an empty table; no
+        repeat buyer at all.
+    """
+    cols, weights = read_columns(summary, (FREQUENCY, RECENCY, AGE), model=model)
+    check_rfm(summary, cols, error=ModelFitError)
+    x, tx, age = cols[FREQUENCY], cols[RECENCY], cols[AGE]
+    keep = weights > 0
+    if not keep.all():
+        x, tx, age, weights = x[keep], tx[keep], age[keep], weights[keep]
+    total = float(weights.sum())
+    if total <= 0:
+        raise ModelFitError(key="value_err_empty", model=model)
+    if not np.any(x > 0):
+        raise ModelFitError(key="value_err_no_repeat_buyers", model=model,
+                            n=int(round(total)))
+    return x, tx, age, weights, total
+
+
 def fit_log_params(
     objective: Objective,
     theta0: FloatArray,

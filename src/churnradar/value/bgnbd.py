@@ -36,7 +36,7 @@ import pandas as pd
 from scipy import integrate
 from scipy.special import betaln, digamma, expit, gammaln, hyp2f1
 
-from churnradar.exceptions import InputError, ModelFitError
+from churnradar.exceptions import InputError
 from churnradar.value._mle import (
     AGE,
     FREQUENCY,
@@ -51,6 +51,7 @@ from churnradar.value._mle import (
     collapse,
     fit_log_params,
     read_columns,
+    read_purchase_summary,
     times_for,
 )
 
@@ -142,18 +143,7 @@ class BGNBDModel:
             of the search region (``converged_`` is False; a penalizer usually helps).
         """
         penalizer = check_penalizer(self.penalizer)
-        cols, weights = read_columns(summary, (FREQUENCY, RECENCY, AGE), model=MODEL_NAME)
-        check_rfm(summary, cols, error=ModelFitError)
-        x, tx, age = cols[FREQUENCY], cols[RECENCY], cols[AGE]
-        keep = weights > 0
-        if not keep.all():
-            x, tx, age, weights = x[keep], tx[keep], age[keep], weights[keep]
-        total = float(weights.sum())
-        if total <= 0:
-            raise ModelFitError(key="value_err_empty", model=MODEL_NAME)
-        if not np.any(x > 0):
-            raise ModelFitError(key="value_err_no_repeat_buyers", model=MODEL_NAME,
-                                n=_count(total))
+        x, tx, age, weights, total = read_purchase_summary(summary, MODEL_NAME)
         likelihood = _Likelihood(x, tx, age, weights)
         warm = likelihood.subsample(_SUBSAMPLE_ROWS) if likelihood.n_rows > _WARM_START_ROWS \
             else None
