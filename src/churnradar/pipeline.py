@@ -76,6 +76,26 @@ def run_metrics(ws: Workspace, *, period: str | None = None,
     return MetricsRun(result=result, run_dir=run_dir)
 
 
+def _mark_ran(result: MetricsResult, analysis: str) -> None:
+    """Mark a later analysis as done in the completeness check."""
+    result.completeness = [replace(c, status="ran", missing=()) if c.analysis == analysis
+                           else c for c in result.completeness]
+
+
+def _skipped_section(id_: str, title_key: str, skip_key: str, err: Exception, lang: str,
+                     after: str | None) -> Section:
+    """A section that says why its analysis could not run on this data."""
+    from markupsafe import escape
+
+    from churnradar.exceptions import ChurnRadarError
+    from churnradar.i18n import t
+    from churnradar.report.sections import Section
+
+    reason = err.localized(lang) if isinstance(err, ChurnRadarError) else str(err)
+    note = f'<p class="note">{escape(t(skip_key, lang, reason=reason))}</p>'
+    return Section(id=id_, title=t(title_key, lang), html=note, after=after)
+
+
 def risk_sections(ws: Workspace, result: MetricsResult, lang: str,
                   step: Step, data: PredictionData | None = None) -> list[Section]:
     """The at-risk section when the workspace has a churn risk model: every active
@@ -93,9 +113,7 @@ def risk_sections(ws: Workspace, result: MetricsResult, lang: str,
     bt_dir = latest_run(ws, "predict-backtest")
     if bt_dir is not None and (bt_dir / "backtest.json").exists():
         backtest = json.loads((bt_dir / "backtest.json").read_text(encoding="utf-8"))
-    result.completeness = [
-        replace(c, status="ran", missing=()) if c.analysis == "risk_prediction" else c
-        for c in result.completeness]
+    _mark_ran(result, "risk_prediction")
     return [risk_section(scored.scores, scored.trained.metadata, lang, backtest=backtest,
                          currency=result.currency)]
 
@@ -107,23 +125,16 @@ def value_sections(ws: Workspace, result: MetricsResult, lang: str, step: Step,
     risk matrix; the risk from the latest scores when there are some). Marks the value
     analysis as done in the completeness check. When the value models cannot be fitted
     on this data, the section says why instead (the rest of the report still stands)."""
-    from markupsafe import escape
-
     from churnradar.exceptions import ChurnRadarError
-    from churnradar.i18n import t
-    from churnradar.report.sections import Section
     from churnradar.report.value import value_section
     from churnradar.value.jobs import value_job
 
     try:
         outcome = value_job(ws, step=step, data=data)
     except ChurnRadarError as err:
-        note = f'<p class="note">{escape(t("report_value_skipped", lang, reason=err.localized(lang)))}</p>'  # noqa: E501
-        return [Section(id="customer-value", title=t("report_section_value", lang),
-                        html=note, after=after)]
-    result.completeness = [
-        replace(c, status="ran", missing=()) if c.analysis == "customer_value" else c
-        for c in result.completeness]
+        return [_skipped_section("customer-value", "report_section_value",
+                                 "report_value_skipped", err, lang, after)]
+    _mark_ran(result, "customer_value")
     section = value_section(outcome, lang, currency=result.currency)
     return [replace(section, after=after)]
 
@@ -133,23 +144,16 @@ def survival_sections(ws: Workspace, result: MetricsResult, lang: str, step: Ste
     """The survival section (Kaplan-Meier by group, log-rank, Cox, remaining lifetime).
     Marks the survival analysis as done; when it cannot run on this data (e.g. nobody has
     churned yet), the section says why instead."""
-    from markupsafe import escape
-
     from churnradar.exceptions import ChurnRadarError
-    from churnradar.i18n import t
-    from churnradar.report.sections import Section
     from churnradar.report.survival import survival_section
     from churnradar.survival.jobs import job_options, survival_job
 
     try:
         outcome = survival_job(ws, step=step, **job_options(ws.settings))
     except ChurnRadarError as err:
-        note = f'<p class="note">{escape(t("report_survival_skipped", lang, reason=err.localized(lang)))}</p>'  # noqa: E501
-        return [Section(id="survival", title=t("report_section_survival", lang), html=note,
-                        after=after)]
-    result.completeness = [
-        replace(c, status="ran", missing=()) if c.analysis == "survival" else c
-        for c in result.completeness]
+        return [_skipped_section("survival", "report_section_survival",
+                                 "report_survival_skipped", err, lang, after)]
+    _mark_ran(result, "survival")
     return [survival_section(outcome, lang, after=after)]
 
 

@@ -124,3 +124,24 @@ def test_report_has_the_value_section(dealers, telecom, tmp_path):
         assert ("对数秩检验" in html) if lang == "zh-CN" else ("Log-rank test" in html)
         done = {c.analysis: c.status for c in res.result.completeness}
         assert done["customer_value"] == "ran" and done["survival"] == "ran"
+
+
+def test_report_says_why_value_and_survival_could_not_run(dealers, tmp_path, monkeypatch):
+    import churnradar.survival.jobs as survival_jobs
+    import churnradar.value.jobs as value_jobs
+    from churnradar.exceptions import InputError, ModelFitError
+
+    def no_value(*_a, **_k):
+        raise ModelFitError(key="value_err_empty", model="BG/NBD")
+
+    def no_survival(*_a, **_k):
+        raise InputError(key="matrix_err_no_churn")
+
+    monkeypatch.setattr(value_jobs, "value_job", no_value)
+    monkeypatch.setattr(survival_jobs, "survival_job", no_survival)
+    res = build_report(dealers, lang="zh-CN", out=tmp_path / "r.html")
+    html = res.html.read_text(encoding="utf-8")
+    assert "本次未能计算客户价值" in html and "本次未能进行生存分析" in html
+    assert 'data-chart="value-matrix"' not in html
+    done = {c.analysis: c.status for c in res.result.completeness}
+    assert done["customer_value"] != "ran" and done["survival"] != "ran"

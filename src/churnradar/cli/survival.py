@@ -4,6 +4,7 @@ the remaining lifetime of active customers (a thin shell over survival.jobs)."""
 import json
 from typing import Annotated, Any
 
+import pandas as pd
 import typer
 from rich.table import Table
 
@@ -56,7 +57,7 @@ def register_survival(app: typer.Typer, lang: str, h: Any, Dir: Any, Lang: Any) 
             m = float(row["median_days"])
             median = fmt_num(m, lg, 0) if math.isfinite(m) else "—"
             cells = [fmt_pct(row[f"survival_{hd}d"], lg, 1)
-                     if f"survival_{hd}d" in row and pd_notna(row[f"survival_{hd}d"])
+                     if pd.notna(row.get(f"survival_{hd}d"))
                      else "—" for hd in horizons]
             label = "" if g in seen else (grouping_text(g, lg) if g != "all" else "—")
             seen.add(g)
@@ -87,8 +88,3 @@ def register_survival(app: typer.Typer, lang: str, h: Any, Dir: Any, Lang: Any) 
                         churned=fmt_int(s["churned"], lg), median=median,
                         path=str(res.run_dir)))
 
-
-def pd_notna(value: Any) -> bool:
-    import pandas as pd
-
-    return bool(pd.notna(value))

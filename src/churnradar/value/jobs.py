@@ -37,6 +37,7 @@ from churnradar.exceptions import ChurnRadarError, InputError
 from churnradar.fsutil import atomic_path, atomic_write_text
 from churnradar.predict.dataset import PredictionData
 from churnradar.value.matrix import value_risk_matrix, value_risk_table
+from churnradar.value.tabular import describe_fit
 from churnradar.workspace import Workspace
 
 #: days per month in the model's month arithmetic (365.25 / 12)
@@ -85,19 +86,6 @@ class ValueOutcome:
             "models": self.models,
             "holdout": self.holdout_summary,
         }
-
-
-def _finite(value: Any) -> float | None:
-    v = float(value)
-    return v if np.isfinite(v) else None
-
-
-def _describe(model: Any) -> dict[str, Any]:
-    """Parameters, standard errors (None where the Hessian gives none), LL, n."""
-    return {"params": {k: float(v) for k, v in model.params_.items()},
-            "standard_errors": {k: _finite(v) for k, v in model.standard_errors_.items()},
-            "log_likelihood": float(model.log_likelihood_),
-            "n_customers": int(model.n_customers_)}
 
 
 def _active(data: PredictionData, as_of: dt.date) -> pd.DataFrame:
@@ -210,8 +198,8 @@ def _non_contractual(data: PredictionData, ws: Workspace, as_of: dt.date,
     table["risk"] = 1.0 - table["p_alive"]
     return ValueOutcome(business="non_contractual", as_of=as_of, customers=table,
                         matrix=pd.DataFrame(),
-                        models={vs.transaction_model: _describe(purchases),
-                                "gammagamma": _describe(spend)},
+                        models={vs.transaction_model: describe_fit(purchases),
+                                "gammagamma": describe_fit(spend)},
                         holdout=holdout, holdout_summary=holdout_summary,
                         segments=segments, risk_source="p_alive",
                         fitted={"purchases": purchases, "spend": spend})
@@ -285,7 +273,7 @@ def _contractual(data: PredictionData, ws: Workspace, as_of: dt.date,
     })
     step("value_fit", 2, 2)
     return ValueOutcome(business="contractual", as_of=as_of, customers=table,
-                        matrix=pd.DataFrame(), models={"sbg": _describe(sbg)},
+                        matrix=pd.DataFrame(), models={"sbg": describe_fit(sbg)},
                         retention=km, risk_source="sbg", fitted={"sbg": sbg})
 
 

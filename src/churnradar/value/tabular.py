@@ -20,6 +20,15 @@ def _finite(value: Any) -> float | None:
     return v if np.isfinite(v) else None
 
 
+def describe_fit(model: Any) -> dict[str, Any]:
+    """A fitted value model as JSON-ready numbers: params, standard errors (None where
+    the Hessian gives none), log-likelihood, number of customers."""
+    return {"params": {k: float(v) for k, v in model.params_.items()},
+            "standard_errors": {k: _finite(v) for k, v in model.standard_errors_.items()},
+            "log_likelihood": float(model.log_likelihood_),
+            "n_customers": int(model.n_customers_)}
+
+
 def _check_columns(df: pd.DataFrame, name: str, columns: dict[str, str | None]) -> None:
     for option, col in columns.items():
         if col is not None and col not in df.columns:
@@ -97,10 +106,7 @@ def fit_file(path: str | Path, *, model: str, id_col: str, date_col: str,
         fitted = ParetoNBDModel(penalizer=penalizer).fit(summary)
     return {
         "model": model,
-        "params": {k: float(v) for k, v in fitted.params_.items()},
-        "standard_errors": {k: _finite(v) for k, v in fitted.standard_errors_.items()},
-        "log_likelihood": float(fitted.log_likelihood_),
-        "n_customers": int(fitted.n_customers_),
+        **describe_fit(fitted),
         "calibration_end": calibration_end.isoformat(),
         "time_unit_days": time_unit_days,
     }
@@ -126,9 +132,7 @@ def fit_sbg(surviving: list[float], periods: int | None = None) -> dict[str, Any
     model = ShiftedBetaGeometricModel().fit(surviving)
     horizon = periods if periods is not None else max(12, len(surviving) - 1)
     return {
-        "params": {k: float(v) for k, v in model.params_.items()},
-        "standard_errors": {k: _finite(v) for k, v in model.standard_errors_.items()},
-        "log_likelihood": float(model.log_likelihood_),
+        **describe_fit(model),
         "projected": [float(v) for v in model.project(horizon)],
         "retention": [float(v) for v in model.retention(horizon)],
     }
