@@ -52,6 +52,9 @@ NOTE = "note"
 
 HIRED_AT = "hired_at"
 LEFT_AT = "left_at"
+ACTION = "action"
+GROUP = "group"
+OUTCOME = "outcome"
 
 # --- closed vocabularies (domain.md §3) ----------------------------------------------
 REASON_CATEGORIES: tuple[str, ...] = (
@@ -64,6 +67,10 @@ CHURN_TYPES: tuple[str, ...] = (
     "non_malicious", "retaliatory", "malicious",
 )
 CANCEL_KINDS: tuple[str, ...] = ("voluntary", "involuntary")
+#: retention_actions.group: contacted by the plan, or held back as its control group
+ACTION_GROUPS: tuple[str, ...] = ("treatment", "control")
+#: retention_actions.outcome (the task statuses of the retention workbench)
+OUTCOMES: tuple[str, ...] = ("open", "contacted", "retained", "lost", "not_reachable")
 SURVEY_KINDS: tuple[str, ...] = ("CSAT", "NPS")
 
 # Accepted spellings of the closed vocabularies (lower-cased source value -> canonical).
@@ -95,15 +102,23 @@ ENUM_ALIASES: dict[str, dict[str, str]] = {
         "非自愿": "involuntary", "被动": "involuntary",
     },
     KIND: {"csat": "CSAT", "nps": "NPS"},
+    GROUP: {"treatment": "treatment", "control": "control", "处理组": "treatment",
+            "干预组": "treatment", "对照组": "control", "控制组": "control"},
+    OUTCOME: {
+        **{v: v for v in OUTCOMES}, "not reachable": "not_reachable",
+        "待处理": "open", "已联系": "contacted", "已挽留": "retained", "挽留成功": "retained",
+        "已流失": "lost", "挽留失败": "lost", "联系不上": "not_reachable",
+        "无法联系": "not_reachable",
+    },
 }
 
 TABLES: tuple[str, ...] = (
     "customers", "subscriptions", "transactions", "events",
-    "complaints", "surveys", "churn_records", "staff",
+    "complaints", "surveys", "churn_records", "staff", "retention_actions",
 )
 TableName = Literal[
     "customers", "subscriptions", "transactions", "events",
-    "complaints", "surveys", "churn_records", "staff",
+    "complaints", "surveys", "churn_records", "staff", "retention_actions",
 ]
 
 ColumnKind = Literal["id", "string", "date", "timestamp", "float", "bool", "enum"]
@@ -245,6 +260,20 @@ CONTRACTS: dict[str, Contract] = {
         key=(OWNER_ID,),
         ordered=((HIRED_AT, LEFT_AT),),
     ),
+    # what was done to keep whom, and what came of it (the plan's treated customers and
+    # its control group, so that the effect of each playbook can be measured)
+    "retention_actions": Contract(
+        "retention_actions",
+        (
+            Column(CUSTOMER_ID, "id", required=True),
+            Column(ACTION, "string", required=True),
+            Column(DATE, "date", required=True),
+            Column(GROUP, "enum"),
+            Column(OUTCOME, "enum"),
+            Column(NOTE, "string"),
+        ),
+        key=(CUSTOMER_ID, ACTION, DATE),
+    ),
 }
 
 # complaints.category uses the reason taxonomy
@@ -289,4 +318,5 @@ BUILTIN_HEADER_MAP: dict[str, str] = {
     "流失日期": CHURN_DATE, "流失原因": REASON_CATEGORY, "原因类别": REASON_CATEGORY,
     "流失类型": CHURN_TYPE, "备注": NOTE,
     "员工姓名": NAME, "姓名": NAME, "入职日期": HIRED_AT, "离职日期": LEFT_AT,
+    "挽留措施": ACTION, "措施": ACTION, "分组": GROUP, "结果": OUTCOME, "挽留结果": OUTCOME,
 }

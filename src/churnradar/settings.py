@@ -180,6 +180,81 @@ class SurvivalSettings:
         return names or None
 
 
+REASON_CLASSIFIERS: tuple[str, ...] = ("auto", "lexicon", "supervised")
+
+
+@dataclass(frozen=True)
+class ReasonsSettings:
+    """Why customers leave (domain.md §3): controllable categories, the complaint
+    classifier and its lexicon, staff departures."""
+
+    #: comma-separated reason categories the company can influence (可控); the others
+    #: (by default industry and natural) are uncontrollable (不可控)
+    controllable: str = "product,price,service,benefit,management"
+    #: complaints up to N days before the churn (or the data end) are evidence of why
+    complaint_window_days: int = 180
+    #: auto (the supervised text model where its cross-validated accuracy beats the
+    #: lexicon) | lexicon | supervised
+    classifier: str = "auto"
+    #: labelled texts needed before a supervised text model is tried
+    min_labelled: int = 50
+    #: staff departure: churn of an owner's customers N days after vs before leaving
+    departure_window_days: int = 90
+    #: significance level of the staff-departure test (Benjamini-Hochberg adjusted)
+    departure_alpha: float = 0.05
+    #: extra keywords per reason category, added to the built-in lexicon
+    lexicon: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    #: extra keywords per churn type (competitive, malicious ...)
+    type_lexicon: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    #: true: ``lexicon`` / ``type_lexicon`` replace the built-in words instead of adding
+    replace_lexicon: bool = False
+
+    def controllable_set(self) -> frozenset[str]:
+        return frozenset(c.strip() for c in self.controllable.split(",") if c.strip())
+
+
+#: the keys a playbook may set (retention/data/playbooks.toml has the built-in ones)
+PLAYBOOK_KEYS: tuple[str, ...] = (
+    "order", "reasons", "types", "key_account", "cost", "success", "contact",
+    "name_zh", "name_en",
+)
+
+
+@dataclass(frozen=True)
+class RetentionSettings:
+    """The retention plan: budget, contact capacity, control group, win-back, what-if."""
+
+    #: total cost of the plan's actions at most this much (0 = no limit)
+    budget: float = 0.0
+    #: at most this many customers contacted (0 = no limit)
+    capacity: int = 0
+    #: share of the selected customers held back as a random control group
+    control_share: float = 0.1
+    #: at-risk customers = these risk tiers of the prediction (comma-separated)
+    risk_tiers: str = "high,medium"
+    #: effect of the plan: churn within N days after the action, treated vs control
+    effect_days: int = 90
+    #: win-back list: customers who churned within the last N days
+    winback_days: int = 180
+    winback_cost: float = 50.0
+    winback_success: float = 0.1
+    random_state: int = 0
+    #: what-if: lower the churn rate by these percentage points
+    whatif_points: str = "1,2,5"
+    #: what-if assumptions (domain.md §2), editable; shown as assumptions, not facts:
+    #: people one churned dissatisfied customer influences, and the share who follow
+    word_of_mouth: float = 5.0
+    word_of_mouth_share: float = 0.0
+    #: playbook overrides and additions: {"reminder": {"cost": 2.0, "success": 0.5}}
+    playbooks: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def tier_list(self) -> tuple[str, ...]:
+        return tuple(t.strip() for t in self.risk_tiers.split(",") if t.strip())
+
+    def whatif_list(self) -> tuple[float, ...]:
+        return tuple(float(p) for p in self.whatif_points.replace(" ", "").split(",") if p)
+
+
 def _day_list(text: str) -> tuple[int, ...]:
     days = tuple(int(p) for p in text.replace(" ", "").split(",") if p)
     if not days or any(d <= 0 for d in days) or len(set(days)) != len(days):
@@ -198,6 +273,8 @@ class Settings:
     predict: PredictSettings = field(default_factory=PredictSettings)
     value: ValueSettings = field(default_factory=ValueSettings)
     survival: SurvivalSettings = field(default_factory=SurvivalSettings)
+    reasons: ReasonsSettings = field(default_factory=ReasonsSettings)
+    retention: RetentionSettings = field(default_factory=RetentionSettings)
     #: per-table header mapping: {"customers": {"客户编号": "customer_id"}}
     columns: dict[str, dict[str, str]] = field(default_factory=dict)
 
@@ -272,6 +349,36 @@ min_group_size = 30         # smaller groups are pooled into "(other)"
 max_groups = 16
 max_cox_rows = 200000       # larger bases: the Cox model is fitted on a uniform sample
 
+[reasons]                   # why customers leave (流失原因)
+controllable = "product,price,service,benefit,management"  # the others are uncontrollable
+complaint_window_days = 180 # complaints up to N days before churn are evidence
+classifier = "auto"         # auto | lexicon | supervised (text model when it beats the lexicon)
+min_labelled = 50           # labelled texts needed before a supervised model is tried
+departure_window_days = 90  # staff departure: churn N days after vs before the owner left
+departure_alpha = 0.05      # significance level of the staff-departure test
+replace_lexicon = false     # true: the words below replace the built-in lexicon
+# [reasons.lexicon]         # extra keywords per reason category (zh or en)
+# price = ["太贵", "too expensive"]
+# [reasons.type_lexicon]    # extra keywords per churn type
+# competitive = ["携号转网", "switched to"]
+
+[retention]                 # the retention plan (挽留计划)
+budget = 0.0                # total cost of the plan at most (0 = no limit)
+capacity = 0                # customers contacted at most (0 = no limit)
+control_share = 0.1         # random control group, to measure whether it worked
+risk_tiers = "high,medium"  # at-risk customers
+effect_days = 90            # did it work: churn within N days after the action
+winback_days = 180          # win-back list: churned within the last N days
+winback_cost = 50.0
+winback_success = 0.1
+random_state = 0
+whatif_points = "1,2,5"     # what-if: churn rate lowered by these points
+word_of_mouth = 5.0         # assumption: people one dissatisfied leaver tells (not a fact)
+word_of_mouth_share = 0.0   # assumption: share of them who leave too (0 = ignore)
+# [retention.playbooks.reminder]   # change a built-in playbook or add your own
+# cost = 2.0
+# success = 0.5
+
 # [columns.customers]       # map your own headers to churnradar's columns
 # "客户编号" = "customer_id"
 """
@@ -284,6 +391,8 @@ _SECTIONS: dict[str, type] = {
     "predict": PredictSettings,
     "value": ValueSettings,
     "survival": SurvivalSettings,
+    "reasons": ReasonsSettings,
+    "retention": RetentionSettings,
 }
 _CHOICES: dict[str, tuple[str, ...]] = {
     "language": LANGUAGES,
@@ -294,6 +403,7 @@ _CHOICES: dict[str, tuple[str, ...]] = {
     "calibration": CALIBRATIONS,
     "transaction_model": TRANSACTION_MODELS,
     "cohort_period": PERIODS,
+    "classifier": REASON_CLASSIFIERS,
 }
 
 
@@ -352,10 +462,66 @@ def _section(name: str, cls: type, raw: Any, source: str) -> Any:
             raise SettingsError(
                 f"{where}unknown key {key!r}. Known keys: {', '.join(sorted(known))}"
             )
-        values[key] = _coerce(where, key, value, getattr(defaults, key))
+        default = getattr(defaults, key)
+        if isinstance(default, dict):
+            values[key] = _nested(where, key, value)
+        else:
+            values[key] = _coerce(where, key, value, default)
     obj = cls(**values)
     _check_ranges(where, obj)
     return obj
+
+
+def _nested(where: str, key: str, raw: Any) -> dict[str, Any]:
+    """The sub-tables of a section: word lists (lexicons) or playbooks."""
+    from churnradar.schema import CHURN_TYPES, REASON_CATEGORIES
+
+    if not isinstance(raw, dict):
+        raise SettingsError(f"{where}{key} must be a table, got {raw!r}")
+    if key in ("lexicon", "type_lexicon"):
+        names = REASON_CATEGORIES if key == "lexicon" else CHURN_TYPES
+        out: dict[str, Any] = {}
+        for name, words in raw.items():
+            if name not in names:
+                raise SettingsError(f"{where}{key}: unknown {name!r}, expected one of "
+                                    f"{', '.join(names)}")
+            if isinstance(words, str):
+                words = [words]
+            if not isinstance(words, list) or not all(isinstance(w, str) and w.strip()
+                                                      for w in words):
+                raise SettingsError(f"{where}{key}.{name} must be a list of words like "
+                                    f'["太贵", "too expensive"], got {words!r}')
+            out[name] = tuple(w.strip() for w in words)
+        return out
+    if key == "playbooks":
+        books: dict[str, Any] = {}
+        for name, book in raw.items():
+            if not isinstance(book, dict):
+                raise SettingsError(f"{where}playbooks.{name} must be a table of keys")
+            unknown = set(book) - set(PLAYBOOK_KEYS)
+            if unknown:
+                raise SettingsError(f"{where}playbooks.{name}: unknown key "
+                                    f"{sorted(unknown)[0]!r}. Known keys: "
+                                    f"{', '.join(PLAYBOOK_KEYS)}")
+            for num in ("cost", "success", "order"):
+                v = book.get(num)
+                if v is not None and (isinstance(v, bool) or not isinstance(v, int | float)
+                                      or v < 0):
+                    raise SettingsError(f"{where}playbooks.{name}.{num} must be a "
+                                        f"non-negative number, got {v!r}")
+            if book.get("success") is not None and book["success"] > 1:
+                raise SettingsError(f"{where}playbooks.{name}.success must be within "
+                                    f"[0, 1], got {book['success']}")
+            for lst, names in (("reasons", REASON_CATEGORIES), ("types", CHURN_TYPES)):
+                v = book.get(lst)
+                if v is None:
+                    continue
+                if not isinstance(v, list) or any(x not in names for x in v):
+                    raise SettingsError(f"{where}playbooks.{name}.{lst} must list values "
+                                        f"of {', '.join(names)}, got {v!r}")
+            books[name] = dict(book)
+        return books
+    raise SettingsError(f"{where}{key}: unsupported table")  # pragma: no cover
 
 
 def _check_ranges(where: str, obj: Any) -> None:
@@ -412,6 +578,41 @@ def _check_ranges(where: str, obj: Any) -> None:
                 or obj.max_cox_rows < 100:
             raise SettingsError(f"{where}penalizer must not be negative, min_group_size at "
                                 f"least 1, max_groups at least 2, max_cox_rows at least 100")
+    if isinstance(obj, ReasonsSettings):
+        from churnradar.schema import REASON_CATEGORIES
+
+        bad = sorted(obj.controllable_set() - set(REASON_CATEGORIES))
+        if bad:
+            raise SettingsError(f"{where}controllable: unknown category {bad[0]!r}, "
+                                f"expected some of {', '.join(REASON_CATEGORIES)}")
+        if obj.complaint_window_days < 1 or obj.departure_window_days < 7:
+            raise SettingsError(f"{where}complaint_window_days must be at least 1 and "
+                                f"departure_window_days at least 7")
+        if not 0.0 < obj.departure_alpha < 0.5:
+            raise SettingsError(f"{where}departure_alpha must be within (0, 0.5)")
+        if obj.min_labelled < 10:
+            raise SettingsError(f"{where}min_labelled must be at least 10")
+    if isinstance(obj, RetentionSettings):
+        if obj.budget < 0 or obj.winback_cost < 0 or obj.word_of_mouth < 0:
+            raise SettingsError(f"{where}budget, winback_cost and word_of_mouth must not "
+                                f"be negative")
+        for name in ("control_share", "winback_success", "word_of_mouth_share"):
+            if not 0.0 <= getattr(obj, name) <= (0.9 if name == "control_share" else 1.0):
+                raise SettingsError(f"{where}{name} must be within [0, "
+                                    f"{0.9 if name == 'control_share' else 1}], "
+                                    f"got {getattr(obj, name)}")
+        if not obj.tier_list() or set(obj.tier_list()) - {"high", "medium", "low"}:
+            raise SettingsError(f"{where}risk_tiers must list some of high, medium, low, "
+                                f"got {obj.risk_tiers!r}")
+        if obj.effect_days < 1 or obj.winback_days < 1:
+            raise SettingsError(f"{where}effect_days and winback_days must be at least 1")
+        try:
+            points = obj.whatif_list()
+        except ValueError:
+            points = ()
+        if not points or any(not 0 < p < 100 for p in points):
+            raise SettingsError(f"{where}whatif_points must list percentage points like "
+                                f'"1,2,5", got {obj.whatif_points!r}')
     if isinstance(obj, SafetySettings):
         for f in fields(obj):
             if getattr(obj, f.name) < 0:
