@@ -294,11 +294,12 @@ def test_dealers_policy_change_hits_a_grade(dealers) -> None:
 
 
 def test_dealers_departing_salesperson_takes_customers(dealers) -> None:
-    staff = frame(dealers, "staff")
+    staff = frame(dealers, "staff").set_index("owner_id")
     leavers = staff[staff.left_at.notna()]
-    assert len(leavers) == 1
-    owner, day = leavers.owner_id.iloc[0], leavers.left_at.iloc[0]
-    assert owner == dealers.planted["departed_owner_id"]
+    owner = dealers.planted["departed_owner_id"]
+    day = leavers.loc[owner, "left_at"]
+    assert day == pd.Timestamp(dealers.planted["departed_on"])
+    assert set(leavers.index) == {owner, *dealers.planted["benign_departures"]}
     customers = frame(dealers, "customers").set_index("customer_id")
     who = active_on(dealers, day)
     left = churned_between(dealers, who, day, day + pd.Timedelta(days=61))
@@ -317,6 +318,31 @@ def test_dealers_departing_salesperson_takes_customers(dealers) -> None:
     later = orders[(orders.date > day + pd.Timedelta(days=61))
                    & (orders.date <= day + pd.Timedelta(days=120))]
     assert not later.customer_id.isin(gone).any()
+
+
+def test_dealers_benign_departures_take_no_customers(dealers) -> None:
+    """3 per 100 salespeople leave with a handover: their dealers churn as everyone's."""
+    staff = frame(dealers, "staff").set_index("owner_id")
+    benign = dealers.planted["benign_departures"]
+    assert len(benign) == max(2, round(0.03 * len(staff)))
+    assert dealers.planted["departed_owner_id"] not in benign
+    start, end = pd.Timestamp(dealers.start), pd.Timestamp(dealers.as_of)
+    quarter = (end - start) / 4
+    customers = frame(dealers, "customers").set_index("customer_id")
+    mine_left = others_left = mine_n = others_n = 0
+    for owner in benign:
+        day = staff.loc[owner, "left_at"]
+        assert start + quarter - pd.Timedelta(days=1) <= day <= end - quarter
+        hired = staff.loc[owner, "hired_at"]
+        assert pd.isna(hired) or day >= hired + pd.Timedelta(days=90)
+        who = active_on(dealers, day)
+        left = churned_between(dealers, who, day, day + pd.Timedelta(days=61))
+        mine = (customers.loc[who, "owner_id"] == owner).to_numpy()
+        mine_left, mine_n = mine_left + left[mine].sum(), mine_n + mine.sum()
+        others_left, others_n = others_left + left[~mine].sum(), others_n + (~mine).sum()
+    # pooled over the benign leavers: no excess churn (the planted leaver's is > 5x)
+    assert mine_n >= 100
+    assert abs(two_proportion_z(mine_left, mine_n, others_left, others_n)) < 3
 
 
 def test_dealers_orders_shape(dealers) -> None:

@@ -274,4 +274,9 @@ def build_app(lang: str) -> typer.Typer:
 
     app.add_typer(build_value_app(app_lang, h, Dir, Lang), name="value")
     register_survival(app, app_lang, h, Dir, Lang)
+
+    # --- reasons and the retention plan -------------------------------------------
+    from churnradar.cli.reasons import register_reasons
+
+    register_reasons(app, app_lang, h, Dir, Lang)
     return app

@@ -180,7 +180,14 @@ class Shock:
 
 @dataclass
 class Episodes:
-    """Active spans of customers, one row per span, sorted by customer then start."""
+    """Active spans of customers, one row per span, sorted by customer then start.
+
+    A retention action may avert a churn (:mod:`churnradar.datasets._campaign`): the
+    episode then runs on to the window end, but what led up to the churn before the
+    action (complaints, falling scores, a downgrade, fading usage) still happened. The
+    ``averted*`` arrays keep that, and the ``risk_*`` views give the derived tables one
+    way to read both kinds of episode.
+    """
 
     customer: np.ndarray
     start: np.ndarray
@@ -189,15 +196,58 @@ class Episodes:
     cause: np.ndarray
     #: 1 for the first span in the window, 2 for a win-back
     number: np.ndarray
+    #: the day of a churn a retention action averted (-1: none); ``None``: no campaign
+    averted: np.ndarray | None = None
+    #: the cause of that averted churn (-1: none)
+    averted_cause: np.ndarray | None = None
+    #: the day of the action that averted it: the pre-churn signals stop there
+    action_day: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.customer)
 
     def take(self, idx: np.ndarray) -> Episodes:
+        def part(values: np.ndarray | None) -> np.ndarray | None:
+            return None if values is None else values[idx]
+
         return Episodes(
             self.customer[idx], self.start[idx], self.stop[idx], self.churned[idx],
             self.cause[idx], self.number[idx],
+            part(self.averted), part(self.averted_cause), part(self.action_day),
         )
+
+    @property
+    def is_averted(self) -> np.ndarray:
+        """Episodes whose churn a retention action averted."""
+        if self.averted is None:
+            return np.zeros(len(self), dtype=bool)
+        return self.averted >= 0
+
+    @property
+    def at_risk(self) -> np.ndarray:
+        """Episodes heading for a churn: churned, or averted by a retention action."""
+        return self.churned | self.is_averted
+
+    @property
+    def risk_day(self) -> np.ndarray:
+        """The churn day, or the day of the averted churn (else ``stop``)."""
+        if self.averted is None:
+            return self.stop
+        return np.where(self.is_averted, self.averted, self.stop)
+
+    @property
+    def risk_cause(self) -> np.ndarray:
+        """The cause of the churn or of the averted churn (-1: none)."""
+        if self.averted_cause is None:
+            return self.cause
+        return np.where(self.is_averted, self.averted_cause, self.cause)
+
+    @property
+    def signal_end(self) -> np.ndarray:
+        """First day without pre-churn signals: ``stop``, or the averting action's day."""
+        if self.action_day is None:
+            return self.stop
+        return np.where(self.is_averted, self.action_day, self.stop)
 
 
 def acquisition_days(

@@ -99,15 +99,21 @@ def complaints(
     base_time = seconds_in_days(rng, eps.start[base_ep], eps.stop[base_ep])
     base_open = np.full(len(base_ep), 0.08)
 
-    # grievances before leaving
-    cause = np.maximum(eps.cause, 0)
-    lam = np.where(eps.churned, causes.complaints[cause], 0.0)
+    # grievances before leaving (also before a churn a retention action averted, up to
+    # the action: the past does not depend on whether the action later worked)
+    cause = np.maximum(eps.risk_cause, 0)
+    lam = np.where(eps.at_risk, causes.complaints[cause], 0.0)
     n_pre = rng.poisson(lam)
     pre_ep = np.repeat(np.arange(len(eps)), n_pre)
     pre_cat = causes.reason[cause[pre_ep]]
-    low = np.maximum(eps.start[pre_ep], eps.stop[pre_ep] - PRE_CHURN_DAYS)
-    pre_time = seconds_in_days(rng, low, eps.stop[pre_ep])
+    risk_day = eps.risk_day[pre_ep]
+    low = np.maximum(eps.start[pre_ep], risk_day - PRE_CHURN_DAYS)
+    pre_time = seconds_in_days(rng, low, risk_day)
     pre_open = causes.unresolved[cause[pre_ep]]
+    before = pre_time < eps.signal_end[pre_ep] * SECONDS_PER_DAY
+    if not before.all():
+        pre_ep, pre_cat, pre_time, pre_open = (
+            pre_ep[before], pre_cat[before], pre_time[before], pre_open[before])
 
     episode = np.concatenate([base_ep, pre_ep])
     category = np.concatenate([base_cat, pre_cat])
@@ -135,7 +141,7 @@ def complaints(
     channel = rng.choice(len(names), size=n, p=np.asarray(weights) / np.sum(weights))
 
     done = ~unresolved
-    mood = np.where(pre, causes.survey_drop[np.maximum(eps.cause[episode], 0)], 0.0)
+    mood = np.where(pre, causes.survey_drop[np.maximum(eps.risk_cause[episode], 0)], 0.0)
     callbacks = CallBacks(
         eps.customer[episode][done], resolved[done], 0.15 + 0.5 * mood[done],
         eps.stop[episode][done] * SECONDS_PER_DAY,
@@ -164,8 +170,9 @@ def surveys(
 ) -> pa.Table:
     """CSAT (1-5) and NPS (0-10) scores.
 
-    Each customer has a lasting satisfaction level; in the half year before leaving,
-    scores fall by the cause's ``survey_drop``. Besides periodic surveys, half of the
+    Each customer has a lasting satisfaction level; in the half year before leaving
+    (or before a retention action that averted the churn), scores fall by the cause's
+    ``survey_drop``. Besides periodic surveys, half of the
     resolved complaints get a CSAT call-back the next day (回访), low when the
     complaint preceded churn.
     """
@@ -176,8 +183,12 @@ def surveys(
     time = seconds_in_days(rng, eps.start[ep], eps.stop[ep])
     csat = rng.random(len(ep)) < 0.55
     customer = eps.customer[ep]
-    near = eps.churned[ep] & (time >= (eps.stop[ep] - 182) * SECONDS_PER_DAY)
-    drop = np.where(near, causes.survey_drop[np.maximum(eps.cause[ep], 0)], 0.0)
+    near = (
+        eps.at_risk[ep]
+        & (time >= (eps.risk_day[ep] - PRE_CHURN_DAYS) * SECONDS_PER_DAY)
+        & (time < eps.signal_end[ep] * SECONDS_PER_DAY)
+    )
+    drop = np.where(near, causes.survey_drop[np.maximum(eps.risk_cause[ep], 0)], 0.0)
 
     if callbacks is not None:
         call_at = callbacks.resolved + SECONDS_PER_DAY

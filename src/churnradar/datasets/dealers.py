@@ -7,6 +7,9 @@ What is planted, so that later analyses can be checked against it:
 - ordinary churn with the causes of :data:`DEALER_CAUSES` (price, quality, rebates,
   cross-region dumping 窜货, late delivery, closures, bad debt ...);
 - one salesperson leaves and takes a large share of his/her dealers within two months;
+- a few other salespeople (3 per 100, at least 2) leave with a proper handover, in
+  the middle half of the window: their dealers churn no more than anyone's (the
+  negatives a staff-departure analysis must not flag);
 - a harsh channel-policy change after which six-month churn of A-grade dealers is far
   higher than of B-grade dealers (domain.md, case 01: 42% vs 23%);
 - seasonal ordering (stocking before the Spring Festival, a slump in February);
@@ -82,6 +85,8 @@ NEW_EXTRA, PROMO_EXTRA = 0.02, 0.05
 POLICY_TARGET = (0.42, 0.23, 0.14)
 #: share of the departing salesperson's active dealers who leave with him/her
 DEPARTURE_P = 0.6
+#: salespeople who leave with a proper handover: a share of all, and at least this many
+BENIGN_SHARE, BENIGN_MIN = 0.03, 2
 #: mean days between orders by grade, and the regularity (gamma shape) of the gaps
 ORDER_GAP = (24.0, 50.0, 110.0)
 GAP_SHAPE = 3.0
@@ -106,7 +111,10 @@ def simulate(window: Window, n: int, rng: np.random.Generator) -> tuple[dict[str
     tables : dict of str to pyarrow.Table
         customers, transactions, complaints, churn_records, staff.
     planted : dict
-        The planted effects (promotion month, departing salesperson, policy change).
+        The planted effects: ``promotion_month``, ``departed_owner_id`` and
+        ``departed_on`` (the salesperson who takes dealers along), ``benign_departures``
+        (owner ids of the salespeople who leave with a handover, no extra churn) and
+        ``policy_change``.
     """
     causes = DEALER_CAUSES
     start_day = window.start_day
@@ -168,10 +176,13 @@ def simulate(window: Window, n: int, rng: np.random.Generator) -> tuple[dict[str
         "churn_records": _feedback.churn_records(rng, eps, causes, ids),
         "staff": _staff(rng, window, n_staff, staff_digits, leaver, leave_day),
     }
+    owner_ids = tables["staff"].column(OWNER_ID)
+    left_ids = owner_ids.filter(tables["staff"].column(LEFT_AT).is_valid()).to_pylist()
     planted = {
         "promotion_month": window.month_date(promo_month),
-        "departed_owner_id": tables["staff"].column(OWNER_ID)[leaver].as_py(),
+        "departed_owner_id": owner_ids[leaver].as_py(),
         "departed_on": EPOCH + dt.timedelta(days=leave_day),
+        "benign_departures": [o for o in left_ids if o != owner_ids[leaver].as_py()],
         "policy_change": window.month_date(window.planted_month(*POLICY_AT)),
     }
     return tables, planted
@@ -222,7 +233,14 @@ def _staff(
     rng: np.random.Generator, window: Window, count: int, digits: int, leaver: int,
     leave_day: int,
 ) -> pa.Table:
-    """Salespeople. Those hired before the window have no hire date in the export."""
+    """Salespeople. Those hired before the window have no hire date in the export.
+
+    Besides ``leaver`` (who leaves on ``leave_day`` and takes dealers along), 3 per 100
+    salespeople (at least 2) leave with a proper handover on a random day of the middle
+    half of the window, at least 90 days after their hiring. They are drawn from a child
+    generator (``rng.spawn``), after ``rng``'s own draws, so that adding them left every
+    other table and column bit for bit as it was.
+    """
     names = _text.person_names()
     incumbent = rng.random(count) < 0.75
     incumbent[leaver] = True
@@ -231,12 +249,33 @@ def _staff(
     left = np.full(count, leave_day, dtype=np.int64)
     stayed = np.ones(count, dtype=bool)
     stayed[leaver] = False
+    name = rng.integers(0, len(names), count)
+    benign, benign_day = _benign_departures(rng.spawn(1)[0], window, incumbent, hired,
+                                            leaver)
+    left[benign], stayed[benign] = benign_day, False
     return pa.table({
         OWNER_ID: _arrow.id_array("S", np.arange(1, count + 1), digits),
-        NAME: _arrow.pick(names, rng.integers(0, len(names), count)),
+        NAME: _arrow.pick(names, name),
         HIRED_AT: _arrow.dates(hired, null=incumbent),
         LEFT_AT: _arrow.dates(left, null=stayed),
     })
+
+
+def _benign_departures(
+    rng: np.random.Generator, window: Window, incumbent: np.ndarray, hired: np.ndarray,
+    leaver: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Who leaves with a handover (indices, never ``leaver``) and on which day."""
+    count = len(hired)
+    length = window.end_day - window.start_day
+    lo, hi = window.start_day + length // 4, window.start_day + 3 * length // 4
+    earliest = np.where(incumbent, lo, np.maximum(lo, hired + 90))
+    eligible = np.flatnonzero(earliest <= hi)
+    eligible = eligible[eligible != leaver]
+    n = min(len(eligible), max(BENIGN_MIN, round(BENIGN_SHARE * count)))
+    who = np.sort(rng.choice(eligible, size=n, replace=False))
+    day = earliest[who] + (rng.random(n) * (hi - earliest[who] + 1)).astype(np.int64)
+    return who, day
 
 
 def _season_clock(window: Window) -> tuple[np.ndarray, np.ndarray]:

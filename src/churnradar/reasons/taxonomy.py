@@ -21,6 +21,8 @@ from churnradar.settings import ReasonsSettings
 class Category:
     key: str
     controllable: bool
+    #: the churn type assumed for this category when no evidence names one
+    default_type: str = "competitive"
 
     def name(self, lang: str | None = None) -> str:
         return t(f"reason_{self.key}", lang)
@@ -82,7 +84,7 @@ def taxonomy(settings: ReasonsSettings | None = None) -> Taxonomy:
     control = settings.controllable_set() if settings is not None else None
     cats = tuple(
         Category(key, bool(raw["categories"][key]["controllable"]) if control is None
-                 else key in control)
+                 else key in control, str(raw["categories"][key]["default_type"]))
         for key in REASON_CATEGORIES
     )
     types = tuple(ChurnType(key, str(raw["types"][key]["group"]),
