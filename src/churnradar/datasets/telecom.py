@@ -10,7 +10,10 @@ What is planted, so that later analyses can be checked against it:
 - plan changes (ARPU up and down), with a downgrade shortly before many voluntary churns;
 - complaints and low satisfaction scores before service-related churn;
 - usage that fades in the months before leaving;
-- win-backs: some churned subscribers sign a new plan after a gap.
+- win-backs: some churned subscribers sign a new plan after a gap;
+- a retention campaign five months before the window end (``retention_actions``): at-risk
+  and random subscribers get a playbook, a random 20% are held back as the control group,
+  and the playbooks avert some churns with known probabilities (:mod:`._campaign`).
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from churnradar.datasets import _arrow, _feedback, _text
+from churnradar.datasets import _arrow, _campaign, _feedback, _text
 from churnradar.datasets._causes import TELECOM_CAUSES
 from churnradar.datasets._common import (
     Episodes,
@@ -113,9 +116,11 @@ def simulate(window: Window, n: int, rng: np.random.Generator) -> tuple[dict[str
     Returns
     -------
     tables : dict of str to pyarrow.Table
-        customers, subscriptions, events, complaints, surveys, churn_records, staff.
+        customers, subscriptions, events, complaints, surveys, churn_records, staff,
+        retention_actions.
     planted : dict
-        The planted effects (price-war month, promotion month).
+        The planted effects (price-war month, promotion month, the retention campaign:
+        see :func:`churnradar.datasets._campaign.planted`).
     """
     causes = TELECOM_CAUSES
     start_day = window.start_day
@@ -165,6 +170,8 @@ def simulate(window: Window, n: int, rng: np.random.Generator) -> tuple[dict[str
     )
     eps = simulate_episodes(rng, window, entry, hazard, new_hazard, causes, [war],
                             winback_prob=0.12, winback_gap=(60, 365))
+    # the campaign draws from its own stream: every other draw stays as without it
+    eps, campaign = _campaign.run_campaign(rng.spawn(1)[0], window, eps, causes, key)
 
     subs = _subscriptions(rng, window, eps, ids, segment, tier0, top_tier, discount,
                           offsets, prices, products)
@@ -183,10 +190,12 @@ def simulate(window: Window, n: int, rng: np.random.Generator) -> tuple[dict[str
         "surveys": _feedback.surveys(rng, window, eps, causes, ids, n, 0.5, callbacks),
         "churn_records": _feedback.churn_records(rng, eps, causes, ids),
         "staff": _staff(rng, window, n_mgr, mgr_digits),
+        "retention_actions": _campaign.actions_table(campaign, ids),
     }
     planted = {
         "price_war_month": window.month_date(war_month),
         "promotion_month": window.month_date(promo_month),
+        **_campaign.planted(campaign),
     }
     return tables, planted
 
@@ -259,20 +268,22 @@ def _subscriptions(
     offsets: np.ndarray, prices: np.ndarray, products: list[str],
 ) -> pa.Table:
     """Contiguous plan rows per episode: a plan change ends one row the day the next
-    starts; the last row of a churned episode ends on the churn day."""
+    starts; the last row of a churned episode ends on the churn day. A downgrade before
+    a churn that a retention action averted stays (the subscriber stays on that plan)."""
     causes = TELECOM_CAUSES
     m = len(eps)
     cust = eps.customer
     length = eps.stop - eps.start
     cause = np.maximum(eps.cause, 0)
+    risk_cause = np.maximum(eps.risk_cause, 0)
     company_side = [REASON_CATEGORIES.index(r)
                     for r in ("product", "price", "service", "benefit", "management")]
-    voluntary = (eps.churned & ~causes.involuntary[cause]
-                 & np.isin(causes.reason[cause], company_side))
-    downgrade = voluntary & (length > 60) & (rng.random(m) < 0.45)
-    down_day = np.where(downgrade, eps.stop - rng.integers(30, 121, m), eps.stop)
+    voluntary = (eps.at_risk & ~causes.involuntary[risk_cause]
+                 & np.isin(causes.reason[risk_cause], company_side))
+    downgrade = voluntary & (eps.risk_day - eps.start > 60) & (rng.random(m) < 0.45)
+    down_day = np.where(downgrade, eps.risk_day - rng.integers(30, 121, m), eps.stop)
     down_day = np.maximum(down_day, eps.start + 15)
-    downgrade &= down_day < eps.stop
+    downgrade &= down_day < eps.signal_end
     limit = np.where(downgrade, down_day, eps.stop)
 
     years = length / 365.25
@@ -372,7 +383,9 @@ def _events(
     day_lo = np.maximum(bounds[month], eps.start[ep])
     day_hi = np.minimum(bounds[month + 1], eps.stop[ep])
     share = (day_hi - day_lo) / (bounds[month + 1] - bounds[month])
-    fading = eps.churned[ep] & (bounds[month + 1] > eps.stop[ep] - 90)
+    # (before an averted churn too, up to the action that averted it)
+    fading = (eps.at_risk[ep] & (bounds[month + 1] > eps.risk_day[ep] - 90)
+              & (day_lo < eps.signal_end[ep]))
     fade = np.where(fading, rng.uniform(0.3, 0.8, len(ep)), 1.0)
     cust = eps.customer[ep]
     seg = segment[cust]
