@@ -11,13 +11,17 @@ import pytest
 
 from churnradar.datasets import DemoData, make_demo_data
 from churnradar.schema import (
+    ACTION_GROUPS,
     CANCEL_KIND,
     CANCEL_KINDS,
     CATEGORY,
     CHURN_TYPE,
     CHURN_TYPES,
     CONTRACTS,
+    GROUP,
     KIND,
+    OUTCOME,
+    OUTCOMES,
     REASON_CATEGORIES,
     REASON_CATEGORY,
     SIGNUP_DATE,
@@ -39,6 +43,8 @@ VOCABULARIES = {
     CHURN_TYPE: CHURN_TYPES,
     CANCEL_KIND: CANCEL_KINDS,
     KIND: SURVEY_KINDS,
+    GROUP: ACTION_GROUPS,
+    OUTCOME: OUTCOMES,
 }
 
 

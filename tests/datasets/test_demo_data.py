@@ -12,7 +12,7 @@ from churnradar.exceptions import InputError
 
 TABLES = {
     "telecom": {"customers", "subscriptions", "events", "complaints", "surveys",
-                "churn_records", "staff"},
+                "churn_records", "staff", "retention_actions"},
     "dealers": {"customers", "transactions", "complaints", "churn_records", "staff"},
 }
 

@@ -22,7 +22,7 @@ AS_OF = dt.date(2024, 12, 31)
 ROW_TIME = {
     "customers": s.SIGNUP_DATE, "subscriptions": s.START_DATE, "transactions": s.DATE,
     "events": s.TIME, "complaints": s.TIME, "surveys": s.TIME,
-    "churn_records": s.CHURN_DATE, "staff": s.HIRED_AT,
+    "churn_records": s.CHURN_DATE, "staff": s.HIRED_AT, "retention_actions": s.DATE,
 }
 #: values on earlier rows that may lie after as_of
 LATER_VALUES = {"subscriptions": s.END_DATE, "complaints": s.RESOLVED_AT, "staff": s.LEFT_AT}

@@ -240,27 +240,38 @@ def actions_table(campaign: Campaign, ids: pa.Array) -> pa.Table:
     })
 
 
-def planted(campaign: Campaign) -> dict[str, Any]:
+def planted(campaign: Campaign, ids: pa.Array) -> dict[str, Any]:
     """The truth about the campaign, to check the "did it work?" measurement against.
 
-    ``campaign_effect`` is, per action with treated customers, the true difference the
-    campaign made to the treatment group's churn within :data:`EFFECT_DAYS`: its churn
-    rate as it happened minus the rate without the campaign (negative: fewer churned).
-    A treated-vs-control comparison estimates it.
+    ``campaign_date``
+        The day of every action.
+    ``campaign_success``
+        :data:`PLAYBOOK_SUCCESS`, the true success probability of each playbook.
+    ``campaign_size``
+        Number of targeted customers (treatment and control).
+    ``campaign_prevented``
+        The ids of the customers whose churn the campaign averted (sorted).
+    ``campaign_effect``
+        Per action with treated customers, the true difference the campaign made to the
+        treatment group's churn within :data:`EFFECT_DAYS`: its churn rate as it happened
+        minus its rate without the campaign (negative: fewer churned). The treated-vs-
+        control difference of the same churn rates estimates it.
+    ``campaign_effect_all``
+        The same over all treated customers.
     """
     treated = ~campaign.control
     effect: dict[str, float] = {}
     for i, name in enumerate(ACTIONS):
         who = treated & (campaign.action == i)
         if who.any():
-            effect[name] = -float(campaign.prevented[who].sum() / who.sum())
-    n_treated = int(treated.sum())
+            effect[name] = 0.0 - float(campaign.prevented[who].mean())
+    prevented = ids.take(pa.array(campaign.customer[campaign.prevented], type=pa.int64()))
     return {
         "campaign_date": campaign.date,
         "campaign_success": dict(PLAYBOOK_SUCCESS),
         "campaign_size": len(campaign.customer),
-        "campaign_prevented": int(campaign.prevented.sum()),
+        "campaign_prevented": tuple(prevented.to_pylist()),
         "campaign_effect": effect,
-        "campaign_effect_all": (-float(campaign.prevented.sum() / n_treated)
-                                if n_treated else 0.0),
+        "campaign_effect_all": (0.0 - float(campaign.prevented[treated].mean())
+                                if treated.any() else 0.0),
     }

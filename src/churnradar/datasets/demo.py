@@ -35,7 +35,8 @@ class DemoData:
         ``churn_records`` is the ground truth of every simulated churn.
     planted : dict
         The planted effects and their dates (e.g. ``price_war_month``,
-        ``departed_owner_id``, ``policy_change``), to check analyses against.
+        ``departed_owner_id``, ``policy_change``, ``campaign_date``), to check analyses
+        against.
     start : datetime.date
         First day of the history window.
     """
@@ -88,6 +89,11 @@ def make_demo_data(
         (``events``: data_gb, voice_minutes, app_login), Chinese ``complaints``, CSAT and
         NPS ``surveys``, account managers (``staff``). A competitor's price-war month
         (2024-09 by default) and a promotion month (2023-11) whose cohort churns more.
+        A retention campaign five months before ``end`` (2025-08-01;
+        ``retention_actions``): at-risk and random subscribers get a playbook
+        (``reminder``, ``price_review`` ...), a random 20% are held back as the control
+        group, and the playbooks avert churn within 90 days with known probabilities
+        (``planted["campaign_success"]``, ``planted["campaign_effect"]``).
     ``dealers`` (non-contractual)
         A/B/C-grade dealers ``D000001``... with salespeople (``staff``), orders
         (``transactions``, ~10 per dealer over three years, seasonal), Chinese

@@ -47,7 +47,11 @@ _OPTIONS = pacsv.WriteOptions(quoting_style="needed", quoting_header="none")
 
 
 def write_demo_files(data: DemoData, folder: Path, *, lang: str = "zh-CN") -> dict[str, Path]:
-    """Write every table of ``data`` as ``<folder>/<table>.csv``.
+    """Write every table of ``data`` with rows as ``<folder>/<table>.csv``.
+
+    A table without rows (e.g. no ``retention_actions`` in a tiny population) is not
+    written, and an older file of its name is removed: the importer refuses an export
+    with only a header.
 
     Parameters
     ----------
@@ -64,8 +68,9 @@ def write_demo_files(data: DemoData, folder: Path, *, lang: str = "zh-CN") -> di
     Returns
     -------
     dict of str to pathlib.Path
-        Table name to the file written. Dates are ISO (``2024-07-01``), timestamps
-        ``2024-07-01 09:30:00``, empty fields are missing values.
+        Table name to the file written (tables without rows are left out). Dates are
+        ISO (``2024-07-01``), timestamps ``2024-07-01 09:30:00``, empty fields are
+        missing values.
     """
     lang = i18n.check_language(lang)
     folder = Path(folder)
@@ -73,6 +78,9 @@ def write_demo_files(data: DemoData, folder: Path, *, lang: str = "zh-CN") -> di
     paths: dict[str, Path] = {}
     for name, table in data.tables.items():
         path = folder / f"{name}.csv"
+        if table.num_rows == 0:
+            path.unlink(missing_ok=True)  # no stale file of an earlier run either
+            continue
         if name == "customers" and lang == "zh-CN":
             _write_chinese(table, path, CUSTOMER_HEADERS_ZH[data.industry])
         else:

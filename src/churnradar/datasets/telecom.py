@@ -195,7 +195,7 @@ def simulate(window: Window, n: int, rng: np.random.Generator) -> tuple[dict[str
     planted = {
         "price_war_month": window.month_date(war_month),
         "promotion_month": window.month_date(promo_month),
-        **_campaign.planted(campaign),
+        **_campaign.planted(campaign, ids),
     }
     return tables, planted
 

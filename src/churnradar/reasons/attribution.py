@@ -37,6 +37,19 @@ COLUMNS: tuple[str, ...] = (
 )
 
 
+def _flag(values: pd.Series) -> pd.Series:
+    """True where a value is truthy; missing is False."""
+    return pd.Series([bool(v) if isinstance(v, bool | np.bool_) else False for v in values],
+                     index=values.index, dtype=bool)
+
+
+def _obj(values: pd.Series) -> np.ndarray:
+    """Object array with None (not NaN) for missing values."""
+    arr = values.to_numpy(dtype=object)
+    arr[pd.isna(arr)] = None
+    return arr
+
+
 def _nearest(subjects: pd.DataFrame, other: pd.DataFrame, on: str, tolerance_days: int,
              cols: list[str]) -> pd.DataFrame:
     """For each subject, the row of ``other`` of the same customer nearest in time
@@ -190,8 +203,8 @@ def attribute(
         nconf = pd.to_numeric(m["confidence"], errors="coerce").fillna(0.0)
         take(m["category"].notna() & (nconf >= min_confidence), m["category"], "note",
              nconf, m[s.TEXT])
-        involuntary = m["involuntary"].fillna(False).astype(bool)
-        malicious = m["malicious"].fillna(False).astype(bool)
+        involuntary = _flag(m["involuntary"])
+        malicious = _flag(m["malicious"])
         take_type(malicious, "malicious", "note")
         take_type(m[s.CHURN_TYPE].notna(), m[s.CHURN_TYPE], "note")
         evidence[evidence.isna() & m[s.TEXT].notna()] = m[s.TEXT]
@@ -232,15 +245,15 @@ def attribute(
     out = pd.DataFrame({
         s.CUSTOMER_ID: subj[s.CUSTOMER_ID].to_numpy(),
         AT: subj[AT].to_numpy(),
-        s.REASON_CATEGORY: cat.to_numpy(dtype=object),
-        s.CHURN_TYPE: ctype.to_numpy(dtype=object),
-        "type_group": ctype.map(groups).to_numpy(dtype=object),
+        s.REASON_CATEGORY: _obj(cat),
+        s.CHURN_TYPE: _obj(ctype),
+        "type_group": _obj(ctype.map(groups)),
         "controllable": np.where(cat.isna(), None,
                                  cat.isin(sorted(control)).to_numpy()).astype(object),
         "source": source.to_numpy(dtype=object),
         "type_source": tsource.to_numpy(dtype=object),
         "confidence": conf.astype(float).clip(0.0, 1.0).to_numpy(),
-        "evidence": evidence.to_numpy(dtype=object),
+        "evidence": _obj(evidence),
         "complaints": ce["complaints"].astype(int).to_numpy(),
         "unresolved": ce["unresolved"].astype(int).to_numpy(),
     })
