@@ -157,14 +157,57 @@ def survival_sections(ws: Workspace, result: MetricsResult, lang: str, step: Ste
     return [survival_section(outcome, lang, after=after)]
 
 
+def reasons_sections(ws: Workspace, result: MetricsResult, lang: str, step: Step,
+                     data: PredictionData | None = None,
+                     after: str | None = None) -> list[Section]:
+    """The churn reasons section (by reason and type, complaint insights, staff
+    departures). Marks the analyses it ran as done; says why when it cannot run."""
+    from churnradar.exceptions import ChurnRadarError
+    from churnradar.report.reasons import reasons_section
+    from churnradar.reasons.jobs import reasons_job
+
+    try:
+        outcome = reasons_job(ws, period=result.period, step=step, data=data)
+    except ChurnRadarError as err:
+        return [_skipped_section("reasons", "report_section_reasons",
+                                 "report_reasons_skipped", err, lang, after)]
+    _mark_ran(result, "reasons")
+    if outcome.complaints is not None:
+        _mark_ran(result, "complaint_insights")
+    if outcome.departures is not None:
+        _mark_ran(result, "staff_departures")
+    return [reasons_section(outcome, lang, currency=result.currency, after=after)]
+
+
+def plan_sections(ws: Workspace, result: MetricsResult, lang: str, step: Step,
+                  data: PredictionData | None = None,
+                  after: str | None = None) -> list[Section]:
+    """The retention plan section (plan, win-back, what-if, measured effects); needs a
+    churn risk model (the at-risk section). Says why when it cannot run."""
+    from churnradar.exceptions import ChurnRadarError
+    from churnradar.report.plan import plan_section
+    from churnradar.retention.jobs import plan_job
+
+    try:
+        outcome = plan_job(ws, step=step, data=data)
+    except ChurnRadarError as err:
+        return [_skipped_section("retention-plan", "report_section_plan",
+                                 "report_plan_skipped", err, lang, after)]
+    _mark_ran(result, "retention_plan")
+    if outcome.effects is not None:
+        _mark_ran(result, "playbook_effects")
+    return [plan_section(outcome, ws.settings, lang, currency=result.currency, after=after)]
+
+
 def build_report(ws: Workspace, *, lang: str | None = None, out: Path | None = None,
                  excel: Path | None = None, period: str | None = None,
                  step: Step | None = None, data: PredictionData | None = None,
                  ) -> ReportOutcome:
     """Metrics + report. The HTML (and Excel) files go to the run folder, and are copied
     to ``out`` / ``excel`` when given. With a churn risk model in the workspace
-    (``churnradar predict train``), the report gains the at-risk section; the customer
-    value and survival sections are always there (or say why they could not be computed)."""
+    (``churnradar predict train``), the report gains the at-risk section and the
+    retention plan; the customer value, survival and churn reasons sections are always
+    there (or say why they could not be computed)."""
     from churnradar.report import write_excel_report, write_html_report
 
     step = step or _no_step
@@ -174,6 +217,9 @@ def build_report(ws: Workspace, *, lang: str | None = None, out: Path | None = N
     extra += value_sections(ws, run.result, lang, step, data,
                             after="at-risk" if extra else "cohorts")
     extra += survival_sections(ws, run.result, lang, step, after="customer-value")
+    extra += reasons_sections(ws, run.result, lang, step, data, after="survival")
+    if any(sec.id == "at-risk" for sec in extra):
+        extra += plan_sections(ws, run.result, lang, step, data, after="reasons")
     step("report", 0, 2)
     name = ws.root.resolve().name
     html = write_html_report(run.result, run.run_dir / "report.html", lang=lang, workspace=name,

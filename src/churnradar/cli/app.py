@@ -278,5 +278,8 @@ def build_app(lang: str) -> typer.Typer:
     # --- reasons and the retention plan -------------------------------------------
     from churnradar.cli.reasons import register_reasons
 
+    from churnradar.cli.plan import register_plan
+
     register_reasons(app, app_lang, h, Dir, Lang)
+    register_plan(app, app_lang, h, Dir, Lang)
     return app

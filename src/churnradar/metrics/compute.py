@@ -55,11 +55,14 @@ DIMENSION_COLUMNS: dict[str, str] = {
 }
 #: analyses that later parts of churnradar add (shown as "not yet" in the completeness)
 LATER_ANALYSES: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("reasons", ("churn_records", "complaints")),
+    ("reasons", ("churn_records|complaints",)),
+    ("complaint_insights", ("complaints",)),
+    ("staff_departures", ("staff", "customers.owner_id")),
     ("risk_prediction", ("customers",)),
     ("customer_value", ("transactions",)),
     ("survival", ("customers",)),
     ("retention_plan", ("customers",)),
+    ("playbook_effects", ("retention_actions",)),
 )
 
 if TYPE_CHECKING:
@@ -69,6 +72,16 @@ if TYPE_CHECKING:
     from churnradar.workspace import Workspace
 
 Progress = Callable[[str], None]
+
+
+def _present(need: str, tables: set[str], customer_cols: set[str]) -> bool:
+    """Whether a need of the completeness check is met: ``table``, ``a|b`` (either),
+    ``customers.column``."""
+    if "|" in need:
+        return any(_present(n, tables, customer_cols) for n in need.split("|"))
+    if need.startswith("customers."):
+        return need.split(".", 1)[1] in customer_cols
+    return need in tables
 
 
 def available_dimensions(tables: dict[str, ir.Table]) -> list[str]:
@@ -298,7 +311,7 @@ class _Computation:
         out.append(AnalysisStatus("cohorts", "ran", ("customers",)))
         out.append(AnalysisStatus("safety_line", "ran", ("customers",)))
         for name, needs in LATER_ANALYSES:
-            missing = tuple(t for t in needs if t not in have)
+            missing = tuple(t for t in needs if not _present(t, have, cols))
             out.append(AnalysisStatus(name, "not_yet", needs, missing))
         return out
 

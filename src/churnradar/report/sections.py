@@ -498,12 +498,32 @@ def safety_section(ctx: ReportContext) -> Section:
 
 
 # --- completeness --------------------------------------------------------------------
+#: the checklist of domain.md §4 (检查客户流失分析工作的完整性), in its order
+CHECKLIST_STEPS: tuple[str, ...] = ("harm", "reasons", "quantitative", "targeted",
+                                    "strategy")
+#: which checklist step each analysis of the completeness check answers
+CHECKLIST: dict[str, str] = {
+    "churn_loss": "harm", "revenue_churn": "harm", "safety_line": "harm",
+    "reasons": "reasons", "complaint_insights": "reasons", "staff_departures": "reasons",
+    "churn_rates": "quantitative", "cohorts": "quantitative",
+    **{f"by_{d}": "quantitative" for d in ("grade", "owner", "region", "segment", "channel",
+                                           "key_account")},
+    "risk_prediction": "targeted", "customer_value": "targeted", "survival": "targeted",
+    "retention_plan": "strategy", "playbook_effects": "strategy",
+}
+
 def completeness_rows(ctx: ReportContext) -> list[dict[str, Any]]:
     """One dict per analysis: name, status and the tables it needs / misses (localized)."""
     rows = []
-    for item in ctx.result.completeness:
+    order = {step: i for i, step in enumerate(CHECKLIST_STEPS)}
+    items = sorted(ctx.result.completeness,
+                   key=lambda a: order.get(CHECKLIST.get(a.analysis, "quantitative"), 9))
+    last = None
+    for item in items:
         missing = [table_label(m, ctx.lang) for m in item.missing]
+        step = CHECKLIST.get(item.analysis, "quantitative")
         rows.append({
+            "step": t(f"report_checklist_{step}", ctx.lang) if step != last else "",
             "analysis": item.analysis,
             "name": analysis_label(item.analysis, ctx.lang),
             "status": item.status,
@@ -514,6 +534,7 @@ def completeness_rows(ctx: ReportContext) -> list[dict[str, Any]]:
             "hint": t("report_completeness_hint", ctx.lang)
             if item.status == "skipped" and missing else "",
         })
+        last = step
     return rows
 
 
