@@ -44,6 +44,7 @@ from churnradar.exceptions import InputError, NotFittedError, SettingsError
 from churnradar.reasons.lexicon import (
     Lexicon,
     LexiconClassifier,
+    domain_terms,
     is_cjk,
     load_lexicon,
     normalize_text,
@@ -482,9 +483,10 @@ def top_terms(texts: Sequence[str | None], categories: Sequence[Any], *, k: int 
     A term's ``count`` is the number of the category's texts that contain it, ``share``
     that count over the category's texts, and ``lift`` its share in the category over its
     share in all texts. Terms are ranked by ``count × log2(1 + lift)`` — frequent *and*
-    specific — among those over-represented in the category (``lift > 1``; with a single
-    category every term qualifies). Stopwords, numbers and one-character tokens are left
-    out (a one-character Chinese lexicon word stays).
+    specific — doubled for domain terms (lexicon and jieba user-dictionary words such as
+    网速, 掉线, 返利), among those over-represented in the category (``lift > 1``; with a
+    single category every term qualifies). Stopwords, numbers and one-character tokens
+    are left out (a one-character Chinese lexicon word stays).
 
     Parameters
     ----------
@@ -525,6 +527,7 @@ def top_terms(texts: Sequence[str | None], categories: Sequence[Any], *, k: int 
         return pd.DataFrame(columns=cols)
     lex = lexicon if lexicon is not None else load_lexicon()
     words = lex.words()
+    domain = domain_terms(lex)
 
     def keep(term: str) -> bool:
         if not term or term.isdigit() or term.replace(".", "", 1).isdigit():
@@ -555,7 +558,8 @@ def top_terms(texts: Sequence[str | None], categories: Sequence[Any], *, k: int 
             lift = share / (overall[term] / n_all)
             if len(per_cat) > 1 and lift <= 1.0:
                 continue
-            cand.append((-(count * math.log2(1.0 + lift)), term, count, share, lift))
+            boost = 2.0 if term in domain else 1.0
+            cand.append((-(count * math.log2(1.0 + lift) * boost), term, count, share, lift))
         cand.sort()
         rows.extend({"category": cat, "term": term, "count": count, "share": share,
                      "lift": lift} for _, term, count, share, lift in cand[:k])

@@ -56,8 +56,6 @@ from typing import TYPE_CHECKING, Any, ClassVar, Self
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
-import pyarrow as pa
-import pyarrow.compute as pc
 
 from churnradar.exceptions import NotFittedError, SettingsError
 from churnradar.schema import CHURN_TYPES, REASON_CATEGORIES
@@ -75,15 +73,23 @@ _CJK_CLASS = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _CJK = re.compile(f"[{_CJK_CLASS}]")
 #: a run of Chinese characters, or one Latin word (letters/digits, inner ' or -)
 _RUN = re.compile(f"([{_CJK_CLASS}]+)|([a-z0-9]+(?:['\\-][a-z0-9]+)*)")
-_NUMBER = re.compile(r"^[0-9]+(?:[.,][0-9]+)?$")
-_RE2_SPECIAL = frozenset("\\.^$|?*+()[]{}-")
+#: Latin word tokens of the matcher (English entries match sequences of these)
+_LATIN = re.compile(r"[a-z0-9]+")
+#: characters NFKC could change (anything but ASCII, ideographs, common CJK punctuation)
+_NEEDS_NFKC = re.compile(
+    f"[^\\x00-\\x7f{_CJK_CLASS}\u3001\u3002\uff0c\uff01\uff1f\uff1b\uff1a\uff08\uff09"
+    "\u201c\u201d\u2018\u2019\u300a\u300b\u3010\u3011\u2026\u2014]")
 
 STOPWORDS_ZH: frozenset[str] = frozenset("""
 的 了 是 我 我们 你 你们 您 他 她 它 他们 她们 都 也 就 还 又 在 和 与 及 或 把 被 让 给 对 从
 到 这 那 这个 那个 这些 那些 一个 有 没 不 很 太 吗 呢 吧 啊 呀 哦 嗯 要 说 会 能 可以 就是
 因为 所以 但是 但 而且 然后 已经 一直 现在 什么 怎么 为什么 如果 这样 那样 自己 一下 一些
 个 些 次 天 月 年 元 后 前 里 上 下 中 时 时候 之后 之前 以后 以前 请 想 问 能不能 怎么办
-还是 只 才 再 却 并 而 等 着 过 得 地 之 其 该 此 每 各 即 被 于 以 为 由 向 跟 比 像 啦 嘛 么
+还是 只 才 再 却 并 而 等 着 过 得 地 之 其 该 此 每 各 即 于 以 为 由 向 跟 比 像 啦 嘛 么
+经常 总是 老是 根本 任何 非常 特别 真的 实在 完全 一点 有点 马上 突然 一样 这么 那么 如何
+多少 几个 这边 那边 这里 那里 哪里 家里 本月 上月 每月 一个月 今年 去年 明年 问题 情况 事情
+东西 希望 觉得 知道 出现 发现 进行 可能 应该 必须 所有 全部 其他 别的 还有 并且 结果 方面
+直接 一次 两次 多次 几次 目前 当时 同时 其实 而是 只是 也是 都是 不是 没有 不会 不能 不了
 """.split())
 
 STOPWORDS_EN: frozenset[str] = frozenset("""
@@ -104,23 +110,22 @@ STOPWORDS: frozenset[str] = STOPWORDS_ZH | STOPWORDS_EN
 
 def normalize_text(text: str | None) -> str:
     """``text`` as the matcher sees it: NFKC, lower case, straight apostrophes, single
-    spaces; ``None`` becomes ``""``."""
+    spaces; ``None`` becomes ``""``.
+
+    NFKC (full-width ``５Ｇ`` -> ``5g``) is applied only to texts with a character outside
+    ASCII, Chinese ideographs and common Chinese punctuation: it is slow on Chinese text
+    and changes nothing there that matters (full-width punctuation separates words
+    either way).
+    """
     if text is None:
         return ""
-    out = unicodedata.normalize("NFKC", str(text)).lower()
-    out = out.replace("\u2019", "'").replace("\u2018", "'")
+    out = str(text)
+    if _NEEDS_NFKC.search(out):
+        out = unicodedata.normalize("NFKC", out)
+    out = out.lower()
+    if "\u2019" in out or "\u2018" in out:
+        out = out.replace("\u2019", "'").replace("\u2018", "'")
     return " ".join(out.split())
-
-
-def _normalize_array(texts: Sequence[str | None]) -> pa.Array:
-    """:func:`normalize_text` over many texts, in Arrow."""
-    arr = pa.array(list(texts), type=pa.large_string())
-    arr = pc.fill_null(arr, "")
-    arr = pc.utf8_normalize(arr, form="NFKC")
-    arr = pc.utf8_lower(arr)
-    arr = pc.replace_substring_regex(arr, pattern="[\u2018\u2019]", replacement="'")
-    arr = pc.replace_substring_regex(arr, pattern=r"\s+", replacement=" ")
-    return pc.utf8_trim_whitespace(arr)
 
 
 def is_cjk(word: str) -> bool:
@@ -168,7 +173,10 @@ def parse_entry(entry: str) -> tuple[str, float]:
     """
     word, weight = entry, 1.0
     head, sep, tail = entry.rpartition(":")
-    if sep and head.strip():
+    if sep and not head.strip():
+        raise SettingsError(f"lexicon entry {entry!r} has a weight but no word. "
+                            f'Suggestion: write "太贵:2"')
+    if sep:
         try:
             weight = float(tail)
         except ValueError:
@@ -257,7 +265,8 @@ def load_lexicon(settings: ReasonsSettings | None = None) -> Lexicon:
 # ------------------------------------------------------------------------ tokens
 
 
-def _userdict() -> list[tuple[str, int | None, str | None]]:
+@cache
+def _userdict() -> tuple[tuple[str, int | None, str | None], ...]:
     text = resources.files("churnradar.reasons").joinpath("data/userdict.txt").read_text(
         encoding="utf-8")
     out: list[tuple[str, int | None, str | None]] = []
@@ -268,7 +277,13 @@ def _userdict() -> list[tuple[str, int | None, str | None]]:
         freq = int(parts[1]) if len(parts) > 1 else None
         tag = parts[2] if len(parts) > 2 else None
         out.append((normalize_text(parts[0]), freq, tag))
-    return out
+    return tuple(out)
+
+
+def domain_terms(lexicon: Lexicon | None = None) -> frozenset[str]:
+    """The domain vocabulary: the lexicon's words and the jieba user dictionary's."""
+    words = (lexicon or load_lexicon()).words()
+    return words | frozenset(w for w, _f, _t in _userdict())
 
 
 @lru_cache(maxsize=4)
@@ -332,92 +347,113 @@ def tokenize(text: str | None, lexicon: Lexicon | None = None) -> list[str]:
 # ------------------------------------------------------------------------ matching
 
 
-def _re2_escape(word: str) -> str:
-    return "".join("\\" + ch if ch in _RE2_SPECIAL else ch for ch in word)
-
-
-@dataclass(frozen=True)
-class _Entry:
-    word: str
-    weight: float
-    label: int
-    prefix: bool
-
-    @property
-    def whole_word(self) -> bool:
-        return not is_cjk(self.word)
-
-    @property
-    def core(self) -> str:
-        return self.word.rstrip("*")
-
-    def regex(self) -> str:
-        """The RE2 pattern of a whole-word (English) entry."""
-        body = _re2_escape(self.core)
-        tail = "[a-z0-9]*" if self.prefix else ""
-        # a letter or digit must not continue the word on either side
-        return f"(?:^|[^a-z0-9]){body}{tail}(?:$|[^a-z0-9])"
-
-    def pyregex(self) -> re.Pattern[str]:
-        tail = "[a-z0-9]*" if self.prefix else ""
-        if self.whole_word:
-            return re.compile(f"(?<![a-z0-9]){re.escape(self.core)}{tail}(?![a-z0-9])")
-        return re.compile(re.escape(self.core))
+#: one lexicon entry's effect: (label index, weight, length of the entry)
+_Payload = tuple[tuple[int, float, int], ...]
 
 
 class _Matcher:
-    """Weighted keyword matching of one table (categories or types)."""
+    """Weighted keyword matching of one table (categories or types).
+
+    Chinese entries are looked up at every position of the text (a dict lookup per
+    possible entry length, only where an entry can start); English entries are matched
+    against the text's Latin word tokens (a trailing ``*`` on the last word allows any
+    ending). Matches inside a longer match are dropped.
+    """
 
     def __init__(self, table: Mapping[str, tuple[str, ...]], labels: tuple[str, ...]):
         self.labels = labels
-        entries: dict[tuple[str, int], _Entry] = {}
+        effects: dict[tuple[str, bool], dict[int, float]] = {}
         for j, label in enumerate(labels):
             for raw in table.get(label, ()):
                 word, weight = parse_entry(raw)
                 prefix = word.endswith("*") and not is_cjk(word)
-                word = word if prefix else word.rstrip("*")
-                key = (word, j)
-                if key in entries:
-                    weight = max(weight, entries[key].weight)
-                entries[key] = _Entry(word, weight, j, prefix)
-        self.entries: tuple[_Entry, ...] = tuple(entries.values())
-        # entries that lie inside a longer entry: the longer one suppresses them
-        self.containers: list[list[int]] = [[] for _ in self.entries]
-        for i, small in enumerate(self.entries):
-            pat = small.pyregex()
-            for k, big in enumerate(self.entries):
-                if k != i and len(big.core) > len(small.core) and pat.search(big.core):
-                    self.containers[i].append(k)
+                core = word.rstrip("*")
+                slot = effects.setdefault((core, prefix), {})
+                slot[j] = max(weight, slot.get(j, 0.0))
+        #: Chinese (substring) entries and, per first character, their lengths
+        self.substrings: dict[str, _Payload] = {}
+        first: dict[str, set[int]] = {}
+        #: English entries by first token: (tokens, last token is a prefix, payload)
+        self.phrases: dict[str, list[tuple[tuple[str, ...], bool, _Payload]]] = {}
+        #: one-word prefix entries (``overcharg*``) and their lengths
+        self.prefixes: dict[str, _Payload] = {}
+        for (core, prefix), slot in effects.items():
+            payload = tuple((j, w, len(core)) for j, w in sorted(slot.items()))
+            if is_cjk(core):
+                self.substrings[core] = payload
+                first.setdefault(core[0], set()).add(len(core))
+                continue
+            tokens = tuple(_LATIN.findall(core))
+            if not tokens:
+                continue
+            if prefix and len(tokens) == 1:
+                self.prefixes[tokens[0]] = payload
+            else:
+                self.phrases.setdefault(tokens[0], []).append((tokens, prefix, payload))
+        self.first = {ch: tuple(sorted(ls, reverse=True)) for ch, ls in first.items()}
+        self.prefix_lengths = tuple(sorted({len(p) for p in self.prefixes}))
+
+    def matches(self, text: str) -> list[tuple[int, int, _Payload]]:
+        """``(start, end, payload)`` of every entry found in the normalised ``text``,
+        without those inside a longer match."""
+        found: list[tuple[int, int, _Payload]] = []
+        first, subs = self.first, self.substrings
+        if first:
+            for i, ch in enumerate(text):
+                lengths = first.get(ch)
+                if lengths is None:
+                    continue
+                for n in lengths:
+                    hit = subs.get(text[i:i + n])
+                    if hit is not None:
+                        found.append((i, i + n, hit))
+        if self.phrases or self.prefixes:
+            toks = [(m.group(), m.start(), m.end()) for m in _LATIN.finditer(text)]
+            for i, (tok, start, end) in enumerate(toks):
+                # phrases (and exact words) starting with this token; the first token
+                # equals tokens[0] by the dict key, a one-token phrase is a word match
+                for tokens, prefix, payload in self.phrases.get(tok, ()):
+                    k = len(tokens)
+                    if i + k > len(toks):
+                        continue
+                    if k > 1:
+                        last = toks[i + k - 1][0]
+                        if not (all(toks[i + q][0] == tokens[q] for q in range(1, k - 1))
+                                and (last.startswith(tokens[-1]) if prefix
+                                     else last == tokens[-1])):
+                            continue
+                    found.append((start, toks[i + k - 1][2], payload))
+                for n in self.prefix_lengths:
+                    if n > len(tok):
+                        break
+                    hit = self.prefixes.get(tok[:n])
+                    if hit is not None:
+                        found.append((start, end, hit))
+        if len(found) < 2:
+            return found
+        # drop a match that lies inside a longer one (收费 inside 乱收费)
+        return [m for m in found
+                if not any(o[0] <= m[0] and m[1] <= o[1] and o[1] - o[0] > m[1] - m[0]
+                           for o in found)]
 
     def score(self, texts: Sequence[str | None]) -> tuple[npt.NDArray[np.float64],
                                                           npt.NDArray[np.float64]]:
-        """Summed weights (n, labels) and the longest matched entry (n, labels)."""
+        """Summed weights ``(n, labels)`` and the longest matched entry ``(n, labels)``;
+        each distinct text is matched once."""
         n, m = len(texts), len(self.labels)
         scores = np.zeros((n, m))
         longest = np.zeros((n, m))
-        if n == 0 or not self.entries:
+        if n == 0:
             return scores, longest
         codes, uniques = pd.factorize(pd.Series(list(texts), dtype=object), sort=False)
-        if len(uniques) == 0:
-            return scores, longest
-        arr = _normalize_array(list(uniques))
-        hits: list[npt.NDArray[np.intp]] = []
-        for e in self.entries:
-            if e.whole_word:
-                found = pc.match_substring_regex(arr, pattern=e.regex())
-            else:
-                found = pc.match_substring(arr, pattern=e.word)
-            hits.append(np.flatnonzero(found.to_numpy(zero_copy_only=False)))
         u_scores = np.zeros((len(uniques), m))
         u_longest = np.zeros((len(uniques), m))
-        for i, e in enumerate(self.entries):
-            idx = hits[i]
-            if idx.size and self.containers[i]:
-                covered = np.concatenate([hits[k] for k in self.containers[i]])
-                idx = np.setdiff1d(idx, covered, assume_unique=False)
-            if idx.size:
-                u_scores[idx, e.label] += e.weight
-                u_longest[idx, e.label] = np.maximum(u_longest[idx, e.label], len(e.core))
+        for u, text in enumerate(uniques):
+            for _start, _end, payload in self.matches(normalize_text(text)):
+                for j, weight, length in payload:
+                    u_scores[u, j] += weight
+                    if length > u_longest[u, j]:
+                        u_longest[u, j] = length
         ok = codes >= 0
         scores[ok] = u_scores[codes[ok]]
         longest[ok] = u_longest[codes[ok]]
@@ -548,6 +584,6 @@ class LexiconClassifier:
 
 
 __all__ = [
-    "STOPWORDS", "Lexicon", "LexiconClassifier", "is_cjk", "load_lexicon",
+    "STOPWORDS", "Lexicon", "LexiconClassifier", "domain_terms", "is_cjk", "load_lexicon",
     "normalize_text", "parse_entry", "tokenize",
 ]
