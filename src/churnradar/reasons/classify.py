@@ -477,7 +477,8 @@ def classify_texts(texts: Sequence[str | None], classifier: Any) -> pd.DataFrame
 
 
 def top_terms(texts: Sequence[str | None], categories: Sequence[Any], *, k: int = 10,
-              lexicon: Lexicon | None = None) -> pd.DataFrame:
+              lexicon: Lexicon | None = None, max_texts: int | None = 20_000,
+              random_state: int | None = 0) -> pd.DataFrame:
     """The words that characterise each category's texts (complaint insights).
 
     A term's ``count`` is the number of the category's texts that contain it, ``share``
@@ -498,6 +499,13 @@ def top_terms(texts: Sequence[str | None], categories: Sequence[Any], *, k: int 
         Terms per category.
     lexicon : Lexicon, optional
         Its words are kept whole by the tokenizer (default: the built-in lexicon).
+    max_texts : int or None, default 20000
+        Word segmentation costs ~0.1-0.3 ms per distinct text; with more distinct texts
+        than this, shares and lifts are estimated on a seeded random sample of
+        ``max_texts`` rows and ``count`` is ``share`` × the category's row count.
+        ``None``: always count every text.
+    random_state : int or None, default 0
+        Seed of that sample.
 
     Returns
     -------
@@ -507,16 +515,18 @@ def top_terms(texts: Sequence[str | None], categories: Sequence[Any], *, k: int 
 
     Examples
     --------
-    >>> df = top_terms(["宽带网速太慢", "网速慢经常掉线", "客服态度差"],
+    >>> df = top_terms(["宽带网速太慢", "网速太慢经常掉线", "客服态度差"],
     ...                ["product", "product", "service"], k=2)
     >>> df[df.category == "product"].term.tolist()
-    ['网速', '宽带']
+    ['网速', '太慢']
     """
     if len(texts) != len(categories):
         raise InputError(f"texts and categories differ in length: {len(texts)} vs "
                          f"{len(categories)}")
     if k < 1:
         raise InputError(f"k must be at least 1, got {k}")
+    if max_texts is not None and max_texts < 1:
+        raise InputError(f"max_texts must be at least 1 (or None), got {max_texts}")
     cols = ["category", "term", "count", "share", "lift"]
     frame = pd.DataFrame({"text": _clean(texts),
                           "category": [None if c is None or (isinstance(c, float)
@@ -525,6 +535,11 @@ def top_terms(texts: Sequence[str | None], categories: Sequence[Any], *, k: int 
     frame = frame[frame["text"].notna() & frame["category"].notna()]
     if frame.empty:
         return pd.DataFrame(columns=cols)
+    rows_per_cat = frame.groupby("category").size()
+    if max_texts is not None and frame["text"].nunique() > max_texts:
+        rng = np.random.default_rng(random_state)
+        keep_rows = np.sort(rng.choice(len(frame), size=max_texts, replace=False))
+        frame = frame.iloc[keep_rows]
     lex = lexicon if lexicon is not None else load_lexicon()
     words = lex.words()
     domain = domain_terms(lex)
@@ -550,7 +565,7 @@ def top_terms(texts: Sequence[str | None], categories: Sequence[Any], *, k: int 
     n_all = sum(n_cat.values())
     order = [c for c in REASON_CATEGORIES if c in per_cat] + sorted(
         c for c in per_cat if c not in REASON_CATEGORIES)
-    rows = []
+    rows: list[dict[str, Any]] = []
     for cat in order:
         cand = []
         for term, count in per_cat[cat].items():
@@ -559,7 +574,9 @@ def top_terms(texts: Sequence[str | None], categories: Sequence[Any], *, k: int 
             if len(per_cat) > 1 and lift <= 1.0:
                 continue
             boost = 2.0 if term in domain else 1.0
-            cand.append((-(count * math.log2(1.0 + lift) * boost), term, count, share, lift))
+            # a sample's count, scaled to all the category's rows (unchanged without one)
+            scaled = int(round(share * int(rows_per_cat[cat])))
+            cand.append((-(scaled * math.log2(1.0 + lift) * boost), term, scaled, share, lift))
         cand.sort()
         rows.extend({"category": cat, "term": term, "count": count, "share": share,
                      "lift": lift} for _, term, count, share, lift in cand[:k])

@@ -49,7 +49,7 @@ import tomllib
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from functools import cache, lru_cache
+from functools import cache, cached_property, lru_cache
 from importlib import resources
 from typing import TYPE_CHECKING, Any, ClassVar, Self
 
@@ -64,8 +64,6 @@ from churnradar.settings import ReasonsSettings
 if TYPE_CHECKING:
     import jieba
 
-log = logging.getLogger(__name__)
-
 #: evidence prior of the confidence: top / (total + _PRIOR); one keyword gives 0.67
 _PRIOR = 0.5
 
@@ -77,10 +75,15 @@ _RUN = re.compile(f"([{_CJK_CLASS}]+)|([a-z0-9]+(?:['\\-][a-z0-9]+)*)")
 _LATIN = re.compile(r"[a-z0-9]+")
 #: characters NFKC could change (anything but ASCII, ideographs, common CJK punctuation)
 _NEEDS_NFKC = re.compile(
-    f"[^\\x00-\\x7f{_CJK_CLASS}\u3001\u3002\uff0c\uff01\uff1f\uff1b\uff1a\uff08\uff09"
+    "[^\\x00-\\x7f\u3400-\u4dbf\u4e00-\u9fff\u3001\u3002\uff0c\uff01\uff1f\uff1b\uff1a\uff08\uff09"
     "\u201c\u201d\u2018\u2019\u300a\u300b\u3010\u3011\u2026\u2014]")
 
-STOPWORDS_ZH: frozenset[str] = frozenset("""
+
+def _words(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+STOPWORDS_ZH: frozenset[str] = _words("""
 的 了 是 我 我们 你 你们 您 他 她 它 他们 她们 都 也 就 还 又 在 和 与 及 或 把 被 让 给 对 从
 到 这 那 这个 那个 这些 那些 一个 有 没 不 很 太 吗 呢 吧 啊 呀 哦 嗯 要 说 会 能 可以 就是
 因为 所以 但是 但 而且 然后 已经 一直 现在 什么 怎么 为什么 如果 这样 那样 自己 一下 一些
@@ -90,9 +93,9 @@ STOPWORDS_ZH: frozenset[str] = frozenset("""
 多少 几个 这边 那边 这里 那里 哪里 家里 本月 上月 每月 一个月 今年 去年 明年 问题 情况 事情
 东西 希望 觉得 知道 出现 发现 进行 可能 应该 必须 所有 全部 其他 别的 还有 并且 结果 方面
 直接 一次 两次 多次 几次 目前 当时 同时 其实 而是 只是 也是 都是 不是 没有 不会 不能 不了
-""".split())
+""")
 
-STOPWORDS_EN: frozenset[str] = frozenset("""
+STOPWORDS_EN: frozenset[str] = _words("""
 a an the and or but if then so to of in on at by for from with without into onto about
 as is are was were be been being am do does did doing have has had having i me my mine
 we us our you your he him his she her it its they them their this that these those
@@ -100,7 +103,7 @@ there here what which who whom whose when where why how all any both each few mo
 most other some such no nor not only own same than too very can will just should would
 could may might must shall s t don't didn't doesn't isn't wasn't aren't weren't i'm
 i've it's that's can't won't up down out over again once also still even get got
-""".split())
+""")
 
 STOPWORDS: frozenset[str] = STOPWORDS_ZH | STOPWORDS_EN
 
@@ -156,6 +159,10 @@ class Lexicon:
 
     def words(self) -> frozenset[str]:
         """Every keyword (without weights or ``*``), categories and types together."""
+        return self._words
+
+    @cached_property
+    def _words(self) -> frozenset[str]:
         out: set[str] = set()
         for table in (self.categories, self.types):
             for entries in table.values():
@@ -262,6 +269,12 @@ def load_lexicon(settings: ReasonsSettings | None = None) -> Lexicon:
     return Lexicon(categories=cats, types=types)
 
 
+@cache
+def _builtin_lexicon() -> Lexicon:
+    """The built-in lexicon, loaded once (the tokenizer's default)."""
+    return load_lexicon()
+
+
 # ------------------------------------------------------------------------ tokens
 
 
@@ -282,7 +295,7 @@ def _userdict() -> tuple[tuple[str, int | None, str | None], ...]:
 
 def domain_terms(lexicon: Lexicon | None = None) -> frozenset[str]:
     """The domain vocabulary: the lexicon's words and the jieba user dictionary's."""
-    words = (lexicon or load_lexicon()).words()
+    words = (lexicon or _builtin_lexicon()).words()
     return words | frozenset(w for w, _f, _t in _userdict())
 
 
@@ -334,7 +347,7 @@ def tokenize(text: str | None, lexicon: Lexicon | None = None) -> list[str]:
     norm = normalize_text(text)
     if not norm:
         return []
-    tk = _tokenizer((lexicon or load_lexicon()).words())
+    tk = _tokenizer((lexicon or _builtin_lexicon()).words())
     out: list[str] = []
     for m in _RUN.finditer(norm):
         if m.group(1):
