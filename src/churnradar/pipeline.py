@@ -163,8 +163,8 @@ def reasons_sections(ws: Workspace, result: MetricsResult, lang: str, step: Step
     """The churn reasons section (by reason and type, complaint insights, staff
     departures). Marks the analyses it ran as done; says why when it cannot run."""
     from churnradar.exceptions import ChurnRadarError
-    from churnradar.report.reasons import reasons_section
     from churnradar.reasons.jobs import reasons_job
+    from churnradar.report.reasons import reasons_section
 
     try:
         outcome = reasons_job(ws, period=result.period, step=step, data=data)

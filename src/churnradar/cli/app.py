@@ -276,9 +276,8 @@ def build_app(lang: str) -> typer.Typer:
     register_survival(app, app_lang, h, Dir, Lang)
 
     # --- reasons and the retention plan -------------------------------------------
-    from churnradar.cli.reasons import register_reasons
-
     from churnradar.cli.plan import register_plan
+    from churnradar.cli.reasons import register_reasons
 
     register_reasons(app, app_lang, h, Dir, Lang)
     register_plan(app, app_lang, h, Dir, Lang)

@@ -33,7 +33,12 @@ from churnradar.metrics.periods import period_index_of
 from churnradar.predict.dataset import PredictionData
 from churnradar.reasons.attribution import AT, accuracy, attribute
 from churnradar.reasons.breakdown import ReasonBreakdown, reason_breakdown
-from churnradar.reasons.classify import ClassifierChoice, choose_classifier, classify_texts, top_terms
+from churnradar.reasons.classify import (
+    ClassifierChoice,
+    choose_classifier,
+    classify_texts,
+    top_terms,
+)
 from churnradar.reasons.lexicon import LexiconClassifier, load_lexicon
 from churnradar.reasons.losses import churn_losses
 from churnradar.reasons.staff import staff_departures
@@ -99,6 +104,10 @@ class ReasonsOutcome:
             "attribution_accuracy": self.attribution_check.get("category"),
             "attribution_type_accuracy": self.attribution_check.get("type"),
             "attribution_checked": self.attribution_check.get("n", 0),
+            "attribution_accuracy_without_notes":
+                self.attribution_check.get("category_without_notes"),
+            "attribution_type_accuracy_without_notes":
+                self.attribution_check.get("type_without_notes"),
             "sources": self.attributed["source"].value_counts().to_dict(),
             "totals": self.breakdown.totals,
             "departures_tested": int(len(dep)) if dep is not None else 0,
@@ -299,6 +308,15 @@ def reasons_job(ws: Workspace, *, period: str | None = None, step: Step | None =
         blind = attribute(churns, notes=blind_notes, complaints=blind_complaints,
                           window_days=window, tolerance_days=tol, tax=tax)
         check = accuracy(blind, records, tolerance_days=tol)
+        # harder: no words of the churn itself, only complaints, cancel kind and rules
+        mute = (blind_notes.assign(category=None, confidence=0.0, churn_type=None,
+                                   malicious=False, text=None)
+                if blind_notes is not None else None)
+        bare = attribute(churns, notes=mute, complaints=blind_complaints,
+                         window_days=window, tolerance_days=tol, tax=tax)
+        without = accuracy(bare, records, tolerance_days=tol)
+        check["category_without_notes"] = without["category"]
+        check["type_without_notes"] = without["type"]
     step("reasons", 3, total)
     life = build_lifecycle(data.tables, settings.churn, as_of=data.data_end)
     losses = churn_losses(data.tables, life, period=period, margin=settings.metrics.margin)

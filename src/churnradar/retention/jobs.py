@@ -139,8 +139,12 @@ def _customers(data: PredictionData) -> pd.DataFrame:
 
 def _complaint_evidence(ws: Workspace, data: PredictionData) -> pd.DataFrame | None:
     """Complaints classified with the workspace's complaint classifier."""
-    from churnradar.reasons.jobs import _evidence_complaints, _frame, classify_complaints, \
-        fit_text_models
+    from churnradar.reasons.jobs import (
+        _evidence_complaints,
+        _frame,
+        classify_complaints,
+        fit_text_models,
+    )
 
     comp = _frame(data, "complaints", [s.CUSTOMER_ID, s.TIME, s.TEXT, s.CATEGORY,
                                        s.RESOLVED_AT])
@@ -195,8 +199,8 @@ def at_risk_frame(ws: Workspace, data: PredictionData, step: Step) -> tuple[pd.D
 
 def _yearly_margin(ws: Workspace, data: PredictionData) -> pd.DataFrame:
     """customer_id, yearly_margin: revenue of the last 12 months x margin."""
-    from churnradar.metrics.revenue import monthly_revenue
     from churnradar.metrics.periods import month_index_of
+    from churnradar.metrics.revenue import monthly_revenue
 
     mrev = monthly_revenue(data.tables, data.business, data.data_end)
     if mrev is None:
@@ -213,9 +217,9 @@ def _yearly_margin(ws: Workspace, data: PredictionData) -> pd.DataFrame:
 def _winback(ws: Workspace, data: PredictionData) -> pd.DataFrame:
     """Recently churned customers: their reason and type (the latest reasons run, else the
     churn records), and their worth (a year of margin before leaving)."""
+    from churnradar.lifecycle import build_lifecycle
     from churnradar.reasons.jobs import latest_attribution
     from churnradar.reasons.losses import churn_losses
-    from churnradar.lifecycle import build_lifecycle
 
     rs = ws.settings.retention
     sp = data.spells
