@@ -54,18 +54,14 @@ def register_plan(app: typer.Typer, lang: str, h: Any, Dir: Any, Lang: Any) -> N
         table = res.plan.table
         chosen = table[table["selected"]].sort_values("priority", ascending=False)
         tb = Table(title=t("plan_title", lg, n=fmt_int(min(top, len(chosen)), lg)))
-        for key in ("predict_col_customer", "plan_col_action", "plan_col_reason",
-                    "plan_col_probability", "plan_col_value", "plan_col_cost",
-                    "plan_col_priority", "plan_col_group"):
-            tb.add_column(t(key, lg))
+        for key in ("predict_col_customer", "plan_col_action", "plan_col_probability",
+                    "plan_col_value", "plan_col_priority", "plan_col_group"):
+            tb.add_column(t(key, lg), overflow="fold")
         for _, row in chosen.head(top).iterrows():
-            reason = row.get("reason_category")
             tb.add_row(str(row["customer_id"]), names.get(row["action"], str(row["action"])),
-                       t(f"reason_{reason}", lg) if isinstance(reason, str)
-                       else t("reason_none", lg),
                        fmt_pct(float(row["churn_probability"]), lg, 1),
-                       _money(row["value"], lg, cur), _money(row["cost"], lg, cur),
-                       _money(row["priority"], lg, cur), t(f"plan_group_{row['group']}", lg))
+                       _money(row["value"], lg, cur), _money(row["priority"], lg, cur),
+                       t(f"plan_group_{row['group']}", lg))
         console.print(tb)
         console.print(t("plan_msg_summary", lg,
                         selected=fmt_int(summary.get("selected", 0), lg),
@@ -89,8 +85,8 @@ def register_plan(app: typer.Typer, lang: str, h: Any, Dir: Any, Lang: Any) -> N
             console.print(t("plan_msg_effect", lg, treated=fmt_int(int(eff["treated"]), lg),
                             control=fmt_int(int(eff["control"]), lg),
                             effect=fmt_pct(float(eff["effect"]), lg, 1),
-                            low=fmt_pct(float(eff["ci_low"]), lg, 1),
-                            high=fmt_pct(float(eff["ci_high"]), lg, 1)))
+                            low=fmt_pct(float(eff["effect_low"]), lg, 1),
+                            high=fmt_pct(float(eff["effect_high"]), lg, 1)))
         else:
             console.print(t("plan_msg_no_effect", lg))
         if res.exported:

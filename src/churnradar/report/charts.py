@@ -15,7 +15,7 @@ from typing import Any
 
 import pandas as pd
 import plotly.graph_objects as go
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from churnradar.i18n import t
 from churnradar.report.formatting import (
@@ -60,6 +60,12 @@ PLOTLY_CONFIG: dict[str, Any] = {
 def esc(text: object) -> str:
     """Escape user text for Plotly's HTML-like labels."""
     return html.escape(str(text), quote=False)
+
+
+def para(cls: str, text: str) -> str:
+    """A paragraph of (escaped) text; ``cls`` is its CSS class (``note``, ``alert``)."""
+    attr = f' class="{cls}"' if cls else ""
+    return f"<p{attr}>{escape(text)}</p>"
 
 
 def base_layout(**overrides: Any) -> dict[str, Any]:

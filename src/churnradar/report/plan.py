@@ -14,7 +14,7 @@ import plotly.graph_objects as go
 from markupsafe import escape
 
 from churnradar.i18n import fmt_int, fmt_money, fmt_num, fmt_pct, t
-from churnradar.report.charts import COLORS, base_layout, figure_html
+from churnradar.report.charts import COLORS, base_layout, figure_html, para
 from churnradar.report.sections import Section
 from churnradar.report.tables import Column, render_table
 
@@ -47,8 +47,8 @@ def effects_figure(effects: pd.DataFrame, names: dict[str, str], lang: str) -> g
         x=e["effect"], y=labels, mode="markers",
         marker={"size": 10, "color": COLORS["start"]},
         error_x={"type": "data", "symmetric": False,
-                 "array": (e["ci_high"] - e["effect"]).tolist(),
-                 "arrayminus": (e["effect"] - e["ci_low"]).tolist()},
+                 "array": (e["effect_high"] - e["effect"]).tolist(),
+                 "arrayminus": (e["effect"] - e["effect_low"]).tolist()},
         hovertemplate="%{y}: %{x:.1%}<extra></extra>"))
     fig.add_vline(x=0, line_dash="dot", line_color=COLORS["muted"])
     fig.update_layout(**base_layout(
@@ -80,7 +80,7 @@ def plan_section(outcome: Any, settings: Any, lang: str, *, currency: str = "CNY
             Column("selected", t("report_plan_col_selected", lang), "int"),
             Column("cost", t("plan_col_cost", lang), "money"),
             Column("saved", t("plan_col_saved", lang), "money")], lang, currency=currency)))
-        parts.append('<p class="note">' + escape(t("report_plan_malicious", lang)) + "</p>")
+        parts.append(para("note", t("report_plan_malicious", lang)))
     if len(outcome.strategies):
         parts.append(str(figure_html(strategies_figure(outcome.strategies, lang, currency),
                                      "plan-strategies", height=340)))
@@ -103,9 +103,9 @@ def plan_section(outcome: Any, settings: Any, lang: str, *, currency: str = "CNY
     # win-back
     wb = outcome.winback
     parts.append(f"<h3>{escape(t('report_plan_winback', lang))}</h3>")
-    parts.append("<p>" + escape(t("plan_msg_winback", lang, n=fmt_int(len(wb), lang),
+    parts.append(para("", t("plan_msg_winback", lang, n=fmt_int(len(wb), lang),
                                   value=fmt_money(float(wb["expected"].sum()) if len(wb)
-                                                  else 0.0, lang, currency))) + "</p>")
+                                                  else 0.0, lang, currency))))
     if len(wb):
         w = wb.head(top).copy()
         w["reason_text"] = [t(f"reason_{r}", lang) if isinstance(r, str)
@@ -121,14 +121,14 @@ def plan_section(outcome: Any, settings: Any, lang: str, *, currency: str = "CNY
     parts.append(f"<h3>{escape(t('report_plan_whatif', lang))}</h3>")
     wi = outcome.whatif
     sa = settings.safety
-    parts.append('<p class="note">' + escape(t(
+    parts.append(para("note", t(
         "report_plan_assumptions", lang,
         acquisition=fmt_money(sa.acquisition_cost, lang, currency),
         retention=fmt_money(sa.retention_cost, lang, currency),
         ratio=fmt_num(sa.acquisition_cost / sa.retention_cost, lang, 1)
         if sa.retention_cost else "—",
         wom=fmt_num(settings.retention.word_of_mouth, lang, 0),
-        wom_share=fmt_pct(settings.retention.word_of_mouth_share, lang, 0))) + "</p>")
+        wom_share=fmt_pct(settings.retention.word_of_mouth_share, lang, 0))))
     if len(wi):
         w = wi.copy()
         w["segment_text"] = [t("report_plan_total", lang) if x == "__total__" else str(x)
@@ -142,17 +142,21 @@ def plan_section(outcome: Any, settings: Any, lang: str, *, currency: str = "CNY
             Column("profit_effect", t("report_plan_col_effect", lang), "money"),
             Column("profit_effect_share", t("report_plan_col_effect_share", lang), "pct", 1),
         ], lang, currency=currency)))
-    lit = outcome.literature or {}
-    if lit.get("share") is not None:
-        key = "report_plan_literature_in" if lit.get("within") else "report_plan_literature_out"
-        parts.append('<p class="note">' + escape(t(
-            key, lang, points=fmt_num(float(lit.get("points", 5)), lang, 0),
-            share=fmt_pct(float(lit["share"]), lang, 1))) + "</p>")
+    lit = outcome.literature
+    total = (lit[lit["segment"] == "__total__"] if lit is not None and len(lit)
+             else pd.DataFrame())
+    if len(total) and pd.notna(total["profit_effect_share"].iloc[0]):
+        row = total.iloc[0]
+        key = ("report_plan_literature_in" if row["position"] == "within"
+               else "report_plan_literature_out")
+        parts.append(para("note", t(
+            key, lang, points=fmt_num(float(row["points"]), lang, 0),
+            share=fmt_pct(float(row["profit_effect_share"]), lang, 1))))
     # did it work?
     parts.append(f"<h3>{escape(t('report_plan_effects', lang))}</h3>")
     eff = outcome.effects
     if eff is None or not len(eff):
-        parts.append('<p class="note">' + escape(t("plan_msg_no_effect", lang)) + "</p>")
+        parts.append(para("note", t("plan_msg_no_effect", lang)))
     else:
         parts.append(str(figure_html(effects_figure(eff, names, lang), "plan-effects",
                                      height=360)))
@@ -163,12 +167,12 @@ def plan_section(outcome: Any, settings: Any, lang: str, *, currency: str = "CNY
             Column("action_text", t("plan_col_action", lang)),
             Column("treated", t("report_plan_col_treated", lang), "int"),
             Column("control", t("report_plan_col_control", lang), "int"),
-            Column("churn_treated", t("report_plan_col_churn_treated", lang), "pct", 1),
-            Column("churn_control", t("report_plan_col_churn_control", lang), "pct", 1),
+            Column("treated_rate", t("report_plan_col_churn_treated", lang), "pct", 1),
+            Column("control_rate", t("report_plan_col_churn_control", lang), "pct", 1),
             Column("effect", t("report_plan_col_effect_pp", lang), "pct", 1),
-            Column("ci_low", t("report_plan_col_ci_low", lang), "pct", 1),
-            Column("ci_high", t("report_plan_col_ci_high", lang), "pct", 1),
+            Column("effect_low", t("report_plan_col_ci_low", lang), "pct", 1),
+            Column("effect_high", t("report_plan_col_ci_high", lang), "pct", 1),
             Column("p_value", t("report_plan_col_p", lang), "num", 3)], lang)))
-        parts.append('<p class="note">' + escape(t("report_plan_effects_note", lang)) + "</p>")
+        parts.append(para("note", t("report_plan_effects_note", lang)))
     return Section(id="retention-plan", title=t("report_section_plan", lang),
                    html="\n".join(parts), after=after)

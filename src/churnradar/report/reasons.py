@@ -15,7 +15,7 @@ from markupsafe import escape
 
 from churnradar import schema as s
 from churnradar.i18n import fmt_int, fmt_money, fmt_num, fmt_pct, t
-from churnradar.report.charts import COLORS, base_layout, figure_html
+from churnradar.report.charts import COLORS, base_layout, figure_html, para
 from churnradar.report.sections import Section
 from churnradar.report.tables import Column, render_table
 
@@ -80,6 +80,7 @@ def trend_figure(by_cat: pd.DataFrame, lang: str) -> go.Figure:
                              name=cat_name(cat, lang), marker_color=PALETTE[i % len(PALETTE)]))
     fig.update_layout(**base_layout(
         title={"text": t("report_reasons_trend_chart", lang), "x": 0}, barmode="stack",
+        legend={"orientation": "h", "y": -0.12, "x": 0},
         yaxis={"title": t("reasons_col_rate", lang), "tickformat": ".1%"}))
     return fig
 
@@ -154,49 +155,48 @@ def reasons_section(outcome: Any, lang: str, *, currency: str = "CNY",
             Column("churn_loss", t("reasons_col_loss", lang), "money")], lang,
             currency=currency)))
     sources = outcome.attributed["source"].value_counts()
-    parts.append("<p>" + escape(t("report_reasons_sources", lang, **{
+    parts.append(para("", t("report_reasons_sources", lang, **{
         k: fmt_int(int(sources.get(k, 0)), lang)
-        for k in ("recorded", "note", "complaint", "driver", "rule", "none")})) + "</p>")
+        for k in ("recorded", "note", "complaint", "driver", "rule", "none")})))
     cc = outcome.complaint_choice
     if cc is not None or outcome.terms is not None:
         parts.append(f"<h3>{escape(t('report_reasons_complaints', lang))}</h3>")
     if cc is not None:
-        parts.append('<p class="note">' + escape(t(
+        parts.append(para("note", t(
             "report_reasons_classifier", lang, n=fmt_int(cc.n_labelled, lang),
             lexicon=fmt_pct(cc.lexicon_accuracy, lang, 1),
             supervised=fmt_pct(cc.supervised_accuracy, lang, 1)
             if cc.supervised_accuracy is not None else "—",
-            used=t(f"report_reasons_method_{cc.used}", lang))) + "</p>")
+            used=t(f"report_reasons_method_{cc.used}", lang))))
         parts.append(_accuracy_table(cc, lang))
     if summary.get("attribution_accuracy") is not None:
-        parts.append('<p class="note">' + escape(t(
+        parts.append(para("note", t(
             "report_reasons_attribution_check", lang,
             n=fmt_int(summary["attribution_checked"], lang),
             category=fmt_pct(summary["attribution_accuracy"], lang, 1),
-            type=fmt_pct(summary["attribution_type_accuracy"] or 0.0, lang, 1))) + "</p>")
+            type=fmt_pct(summary["attribution_type_accuracy"] or 0.0, lang, 1))))
     if outcome.terms is not None and len(outcome.terms):
         parts.append(_terms_table(outcome.terms, lang))
     dep = outcome.departures
     parts.append(f"<h3>{escape(t('report_reasons_staff', lang))}</h3>")
     if dep is None:
-        parts.append('<p class="note">' + escape(t("report_reasons_no_staff", lang)) + "</p>")
+        parts.append(para("note", t("report_reasons_no_staff", lang)))
     elif not len(dep):
-        parts.append('<p class="note">' + escape(t("report_reasons_no_departures", lang))
-                     + "</p>")
+        parts.append(para("note", t("report_reasons_no_departures", lang)))
     else:
         flagged = dep[dep["flagged"]]
         for _, row in flagged.iterrows():
-            parts.append('<p class="alert">' + escape(t(
+            parts.append(para("alert", t(
                 "reasons_msg_departure", lang, owner=str(row["owner_id"]),
                 name=str(row.get("name") or ""), left=str(pd.Timestamp(row["left_at"]).date()),
                 after=fmt_pct(float(row["rate_after"]), lang, 1),
                 before=fmt_pct(float(row["rate_before"]), lang, 1)
                 if pd.notna(row["rate_before"]) else "—",
                 peers=fmt_pct(float(row["peer_rate_after"]), lang, 1),
-                p=fmt_num(float(row["p_adjusted"]), lang, 4))) + "</p>")
+                p=fmt_num(float(row["p_adjusted"]), lang, 4))))
         if not len(flagged):
-            parts.append("<p>" + escape(t("reasons_msg_no_departure", lang,
-                                          n=fmt_int(len(dep), lang))) + "</p>")
+            parts.append(para("", t("reasons_msg_no_departure", lang,
+                                          n=fmt_int(len(dep), lang))))
         parts.append(_departures_table(dep, lang))
     return Section(id="reasons", title=t("report_section_reasons", lang),
                    html="\n".join(parts), after=after)

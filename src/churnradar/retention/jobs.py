@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from churnradar import schema as s
+from churnradar.exceptions import InputError
 from churnradar.features.reasons import reason_of
 from churnradar.fsutil import atomic_path, atomic_write_text
 from churnradar.predict.dataset import PredictionData
@@ -53,7 +54,8 @@ class PlanOutcome:
     strategies: pd.DataFrame
     winback: pd.DataFrame
     whatif: pd.DataFrame
-    literature: dict[str, Any]
+    #: the workspace's own profit effect against the quoted 25-85 % (per segment)
+    literature: pd.DataFrame
     #: measured effect per playbook (None without a retention_actions table)
     effects: pd.DataFrame | None
     risk_source: str = "model"
@@ -69,8 +71,9 @@ class PlanOutcome:
             row = eff[eff["action"] == "__all__"]
             if len(row):
                 overall = {k: (None if pd.isna(v) else v) for k, v in row.iloc[0].items()
-                           if k in ("treated", "control", "effect", "ci_low", "ci_high",
-                                    "p_value", "customers_saved")}
+                           if k in ("treated", "control", "treated_rate", "control_rate",
+                                    "effect", "effect_low", "effect_high", "p_value",
+                                    "customers_saved", "pending")}
         return {
             "as_of": str(self.as_of), **self.plan.summary,
             "strategies": self.strategies.to_dict(orient="records"),
@@ -334,7 +337,9 @@ def plan_job(ws: Workspace, *, budget: float | None = None, capacity: int | None
     budget = budget if budget is not None else (rs.budget or None)
     capacity = capacity if capacity is not None else (rs.capacity or None)
     plan = build_plan(frame, rs, budget=budget, capacity=capacity, playbooks=books)
-    strategies = compare_strategies(plan.table, budget=budget, capacity=capacity,
+    # "the same budget": without a limit, the alternatives may spend what the plan spends
+    same_budget = budget if budget is not None else float(plan.summary["total_cost"])
+    strategies = compare_strategies(plan.table, budget=same_budget, capacity=capacity,
                                     random_state=rs.random_state)
     step("plan", 2, total)
     winback = _winback(ws, data)
@@ -344,7 +349,10 @@ def plan_job(ws: Workspace, *, budget: float | None = None, capacity: int | None
     wi = whatif(segs, rs.whatif_list(), acquisition_cost=sa.acquisition_cost,
                 retention_cost=sa.retention_cost, word_of_mouth=rs.word_of_mouth,
                 word_of_mouth_share=rs.word_of_mouth_share)
-    lit = literature_check(wi)
+    try:
+        lit = literature_check(wi)
+    except InputError:  # the what-if points do not include the quoted 5 points
+        lit = pd.DataFrame()
     actions = _actions(data)
     effects = None
     if actions is not None and len(actions):
@@ -381,7 +389,7 @@ def _write(ws: Workspace, out: PlanOutcome) -> Path:
     with atomic_path(run_dir / "plan.parquet") as tmp:
         out.plan.table.to_parquet(tmp, index=False)
     frames = {"strategies": out.strategies, "winback": out.winback, "whatif": out.whatif,
-              "effects": out.effects}
+              "literature": out.literature, "effects": out.effects}
     for name, df in frames.items():
         if df is not None:
             with atomic_path(run_dir / f"{name}.csv") as tmp:
