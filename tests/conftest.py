@@ -1,5 +1,5 @@
-"""Small demo workspaces for the reasons and retention jobs, imported through the
-importer as a user's files would be."""
+"""Fixtures shared by the test suites: small demo workspaces for the reasons and retention
+jobs, imported through the importer as a user's files would be."""
 
 from __future__ import annotations
 
