@@ -64,6 +64,7 @@ def register_plan(app: typer.Typer, lang: str, h: Any, Dir: Any, Lang: Any) -> N
                        t(f"plan_group_{row['group']}", lg))
         console.print(tb)
         console.print(t("plan_msg_summary", lg,
+                        customers=fmt_int(summary.get("customers", 0), lg),
                         selected=fmt_int(summary.get("selected", 0), lg),
                         candidates=fmt_int(summary.get("candidates", 0), lg),
                         control=fmt_int(summary.get("control", 0), lg),

@@ -64,7 +64,7 @@ def plan_section(outcome: Any, settings: Any, lang: str, *, currency: str = "CNY
     names = _names(settings.retention, lang)
     summ = outcome.summary()
     table = outcome.plan.table
-    parts = [f'<p class="intro">{escape(t("report_plan_intro", lang, candidates=fmt_int(summ.get("candidates", 0), lang), selected=fmt_int(summ.get("selected", 0), lang), control=fmt_int(summ.get("control", 0), lang), cost=fmt_money(summ.get("total_cost") or 0.0, lang, currency), saved=fmt_money(summ.get("expected_saved") or 0.0, lang, currency), budget=fmt_money(summ["budget"], lang, currency) if summ.get("budget") else t("report_plan_no_limit", lang), capacity=fmt_int(summ["capacity"], lang) if summ.get("capacity") else t("report_plan_no_limit", lang)))}</p>']  # noqa: E501
+    parts = [f'<p class="intro">{escape(t("report_plan_intro", lang, customers=fmt_int(summ.get("customers", 0), lang), candidates=fmt_int(summ.get("candidates", 0), lang), selected=fmt_int(summ.get("selected", 0), lang), control=fmt_int(summ.get("control", 0), lang), cost=fmt_money(summ.get("total_cost") or 0.0, lang, currency), saved=fmt_money(summ.get("expected_saved") or 0.0, lang, currency), budget=fmt_money(summ["budget"], lang, currency) if summ.get("budget") else t("report_plan_no_limit", lang), capacity=fmt_int(summ["capacity"], lang) if summ.get("capacity") else t("report_plan_no_limit", lang)))}</p>']  # noqa: E501
     chosen = table[table["selected"]]
     if len(table):
         by = (table.groupby("action")
