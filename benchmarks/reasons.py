@@ -36,33 +36,13 @@ from mdsections import replace_section  # noqa: E402
 from run import machine, source_state  # noqa: E402
 
 from churnradar.datasets import DemoData, make_demo_data  # noqa: E402
+from churnradar.pipeline import demo_workspace  # noqa: E402
 from churnradar.reasons.classify import choose_classifier  # noqa: E402
 from churnradar.reasons.lexicon import load_lexicon  # noqa: E402
 from churnradar.schema import REASON_CATEGORIES  # noqa: E402
 
 SECTION = "reasons"
 INDUSTRIES = ("telecom", "dealers")
-
-
-def build_workspace(folder: Path, data: DemoData) -> Any:
-    import pyarrow.parquet as pq
-
-    from churnradar.io import import_table
-    from churnradar.workspace import Workspace
-
-    ws = Workspace.create(folder, language="en")
-    for name, table in data.tables.items():
-        if table.num_rows == 0:
-            continue
-        path = folder / f"_{name}.parquet"
-        pq.write_table(table, path)
-        import_table(ws, name, path)
-        path.unlink()
-    ws.set_setting("churn", "as_of", data.as_of)
-    if data.industry == "dealers":
-        ws.set_setting("churn", "inactivity_days", 180)
-        ws.set_setting("metrics", "period", "quarter")
-    return Workspace.open(folder)
 
 
 def classification(data: DemoData, seed: int) -> list[dict[str, Any]]:
@@ -229,7 +209,7 @@ def main(argv: list[str] | None = None) -> int:
                 data = make_demo_data(industry, n_customers=args.customers,  # type: ignore[arg-type]
                                       random_state=seed)
                 cls_rows += classification(data, seed)
-                ws = build_workspace(tmp / f"{industry}-{seed}", data)
+                ws = demo_workspace(tmp / f"{industry}-{seed}", data)
                 att_rows.append({"industry": industry, "seed": seed, **attribution(ws)})
                 print(f"{industry} seed {seed}: {att_rows[-1]}", flush=True)
                 if industry == "telecom" and seed == 0 and not args.no_plan:

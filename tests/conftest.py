@@ -6,31 +6,14 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-import pyarrow.parquet as pq
 import pytest
 
 from churnradar.datasets import DemoData, make_demo_data
-from churnradar.io import import_table
+from churnradar.pipeline import demo_workspace
 from churnradar.workspace import Workspace
 
 #: (industry, customers, seed)
 DEMOS = {"telecom": ("telecom", 3000, 0), "dealers": ("dealers", 4000, 0)}
-
-
-def build_workspace(folder: Path, data: DemoData, lang: str = "en") -> Workspace:
-    ws = Workspace.create(folder, language=lang)
-    for name, table in data.tables.items():
-        if table.num_rows == 0:
-            continue
-        path = folder / f"_{name}.parquet"
-        pq.write_table(table, path)
-        import_table(ws, name, path)
-        path.unlink()
-    ws.set_setting("churn", "as_of", data.as_of)
-    if data.industry == "dealers":
-        ws.set_setting("churn", "inactivity_days", 180)
-        ws.set_setting("metrics", "period", "quarter")
-    return Workspace.open(folder)
 
 
 @pytest.fixture(scope="session")
@@ -40,7 +23,7 @@ def demo_sources(tmp_path_factory) -> dict[str, tuple[Path, DemoData]]:
     for key, (industry, n, seed) in DEMOS.items():
         data = make_demo_data(industry, n_customers=n, random_state=seed)  # type: ignore[arg-type]
         folder = tmp_path_factory.mktemp(f"src_{key}") / "ws"
-        build_workspace(folder, data)
+        demo_workspace(folder, data)
         out[key] = (folder, data)
     return out
 

@@ -24,6 +24,7 @@ from churnradar.metrics.store import save_result
 from churnradar.workspace import SETTINGS_FILE, Workspace
 
 if TYPE_CHECKING:
+    from churnradar.datasets import DemoData
     from churnradar.predict.dataset import PredictionData
     from churnradar.report.sections import Section
 
@@ -245,6 +246,39 @@ def _demo_workspace(folder: Path, lang: str) -> Workspace:
     return Workspace.create(folder, language=lang)
 
 
+def _demo_settings(ws: Workspace, data: DemoData) -> None:
+    """The settings a demo industry reads best with."""
+    ws.set_setting("churn", "as_of", data.as_of)
+    if data.industry == "dealers":
+        # small dealers order every ~3-4 months: 90 days of silence is not yet churn
+        ws.set_setting("churn", "inactivity_days", 180)
+        # orders are lumpy: monthly revenue retention swings wildly, quarters read better
+        ws.set_setting("metrics", "period", "quarter")
+
+
+def demo_workspace(folder: str | Path, data: DemoData, *, lang: str = "en") -> Workspace:
+    """A new workspace holding ``data``'s tables, each imported (validated) from Parquet,
+    with the demo's settings; quicker than :func:`run_demo`, which also writes export
+    files and runs every analysis (tests and benchmarks use this)."""
+    import pyarrow.parquet as pq
+
+    from churnradar.io import import_table
+
+    folder = Path(folder)
+    ws = Workspace.create(folder, language=check_language(lang))
+    for name, table in data.tables.items():
+        if table.num_rows == 0:
+            continue
+        path = folder / f".demo-{name}.parquet"
+        pq.write_table(table, path)
+        try:
+            import_table(ws, name, path)
+        finally:
+            path.unlink()
+    _demo_settings(ws, data)
+    return Workspace.open(folder)
+
+
 def run_demo(folder: str | Path, *, industry: str = "telecom", n_customers: int = 20_000,
              lang: str = "zh-CN", random_state: int = 0,
              step: Step | None = None) -> DemoOutcome:
@@ -272,12 +306,7 @@ def run_demo(folder: str | Path, *, industry: str = "telecom", n_customers: int 
     step("generate", 1, 1)
     exports = folder / "exports"
     files = write_demo_files(data, exports, lang=lang)
-    ws.set_setting("churn", "as_of", data.as_of)
-    if industry == "dealers":
-        # small dealers order every ~3-4 months: 90 days of silence is not yet churn
-        ws.set_setting("churn", "inactivity_days", 180)
-        # orders are lumpy: monthly revenue retention swings wildly, quarters read better
-        ws.set_setting("metrics", "period", "quarter")
+    _demo_settings(ws, data)
     imported: dict[str, int] = {}
     total = len(files)
     for i, (table, path) in enumerate(files.items()):

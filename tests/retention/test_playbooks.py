@@ -35,12 +35,12 @@ def test_the_built_in_playbooks_in_matching_order() -> None:
     assert by["account_visit"].key_account is True
     assert (by["account_visit"].cost, by["account_visit"].success) == (150.0, 0.35)
     assert (by["reminder"].types, by["reminder"].cost, by["reminder"].success) == \
-        (("non_malicious",), 2.0, 0.5)
-    assert (by["complaint_fast"].types, by["complaint_fast"].cost) == (("retaliatory",), 30.0)
+        (("non_malicious",), 0.5, 0.5)
+    assert (by["complaint_fast"].types, by["complaint_fast"].cost) == (("retaliatory",), 10.0)
     assert (by["price_review"].reasons, by["price_review"].success) == (("price",), 0.25)
-    assert (by["benefit_review"].reasons, by["benefit_review"].cost) == (("benefit",), 60.0)
+    assert (by["benefit_review"].reasons, by["benefit_review"].cost) == (("benefit",), 20.0)
     assert set(by["service_recovery"].reasons) == {"service", "product", "management"}
-    assert by["care_call"].is_catch_all and by["care_call"].cost == 10.0
+    assert by["care_call"].is_catch_all and by["care_call"].cost == 3.0
     assert by["care_call"].success == 0.05
     assert all(b.contact for b in books if b.key != "no_offer")
 
