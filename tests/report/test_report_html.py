@@ -314,12 +314,12 @@ def test_completeness_lists_ran_skipped_and_missing_tables(zh: str, en: str) -> 
     assert "已跳过" in channel and "<strong>客户档案（customers.channel）</strong>" in channel
     assert "按渠道分析" in channel  # the analysis name from the metrics catalog
     reasons = row(section, "reasons")
-    assert "暂未提供" in reasons
+    assert "本次未运行" in reasons
     assert "流失记录（churn_records）" in reasons and "投诉记录（complaints）" in reasons
     assert "订阅 / 合同（subscriptions） 或 交易记录（transactions）" in row(section,
                                                                           "churn_rates")
-    assert "8 项已完成，2 项因缺少数据跳过，2 项暂未提供" in section
-    assert "8 ran, 2 skipped for missing data, 2 not yet available" in en
+    assert "8 项已完成，2 项因缺少数据跳过，2 项本次未运行" in section
+    assert "8 ran, 2 skipped for missing data, 2 not run this time" in en
     assert "subscriptions or transactions" in row(en, "churn_rates")
     assert "data-missing-message" not in section
 

@@ -312,7 +312,10 @@ class _Computation:
         out.append(AnalysisStatus("safety_line", "ran", ("customers",)))
         for name, needs in LATER_ANALYSES:
             missing = tuple(t for t in needs if not _present(t, have, cols))
-            out.append(AnalysisStatus(name, "not_yet", needs, missing))
+            # the data cannot support it: skipped; it could run but has not (yet) here:
+            # the jobs that run it mark it as ran (pipeline._mark_ran)
+            out.append(AnalysisStatus(name, "skipped" if missing else "not_yet", needs,
+                                      missing))
         return out
 
     def run(self) -> MetricsResult:
