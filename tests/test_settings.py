@@ -94,3 +94,53 @@ def test_value_and_survival_sections():
 def test_bad_value_and_survival_settings(doc, match):
     with pytest.raises(SettingsError, match=match):
         parse_settings(doc)
+
+
+def test_reasons_and_retention_sections():
+    doc = tomllib.loads("""
+[reasons]
+controllable = "price,service"
+classifier = "lexicon"
+[reasons.lexicon]
+price = ["太贵", "too expensive"]
+[reasons.type_lexicon]
+competitive = "携号转网"
+[retention]
+budget = 5000.0
+capacity = 200
+control_share = 0.2
+whatif_points = "1, 3"
+[retention.playbooks.reminder]
+cost = 1.0
+[retention.playbooks.vip]
+reasons = ["price"]
+types = ["competitive"]
+cost = 100.0
+success = 0.4
+""")
+    s = parse_settings(doc)
+    assert s.reasons.controllable_set() == {"price", "service"}
+    assert s.reasons.lexicon == {"price": ("太贵", "too expensive")}
+    assert s.reasons.type_lexicon == {"competitive": ("携号转网",)}
+    assert s.retention.whatif_list() == (1.0, 3.0)
+    assert s.retention.playbooks["vip"]["success"] == 0.4
+    assert s.retention.tier_list() == ("high", "medium")
+
+
+@pytest.mark.parametrize("doc, match", [
+    ({"reasons": {"controllable": "price,weather"}}, "controllable: unknown category 'weather'"),
+    ({"reasons": {"classifier": "bert"}}, "classifier must be one of"),
+    ({"reasons": {"lexicon": {"cost": ["贵"]}}}, r"lexicon: unknown 'cost'"),
+    ({"reasons": {"lexicon": {"price": [1, 2]}}}, r"lexicon.price must be a list of words"),
+    ({"reasons": {"departure_alpha": 0.7}}, "departure_alpha must be within"),
+    ({"retention": {"control_share": 0.95}}, "control_share must be within"),
+    ({"retention": {"whatif_points": "a,b"}}, "whatif_points must list percentage points"),
+    ({"retention": {"risk_tiers": "urgent"}}, "risk_tiers must list some of"),
+    ({"retention": {"budget": -1.0}}, "budget, winback_cost and word_of_mouth must not"),
+    ({"retention": {"playbooks": {"x": {"colour": "red"}}}}, r"playbooks.x: unknown key 'colour'"),
+    ({"retention": {"playbooks": {"x": {"success": 1.5}}}}, r"playbooks.x.success must be"),
+    ({"retention": {"playbooks": {"x": {"types": ["angry"]}}}}, r"playbooks.x.types must list"),
+])
+def test_bad_reasons_and_retention_settings(doc, match):
+    with pytest.raises(SettingsError, match=match):
+        parse_settings(doc)
