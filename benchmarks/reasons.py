@@ -178,11 +178,14 @@ def markdown(cls: pd.DataFrame, att: pd.DataFrame, plans: list[dict[str, Any]],
                          f"{r['expected_saved']:,.0f} | {r['net']:,.0f} |")
         opt, top, rnd = st.get("optimised"), st.get("top_risk"), st.get("random")
         if opt and top and rnd:
-            ratio_top = opt["net"] / top["net"] if top["net"] > 0 else float("nan")
-            ratio_rnd = opt["net"] / rnd["net"] if rnd["net"] > 0 else float("nan")
-            lines += ["", f"Net expected saved value: optimised / top-N risk = "
-                      f"**{ratio_top:.2f}x**, optimised / random = **{ratio_rnd:.2f}x**."]
-            summary = (f"plan net value {ratio_top:.2f}x top-N risk, {ratio_rnd:.2f}x random; ")
+            g_top = opt["expected_saved"] / top["expected_saved"]
+            g_rnd = opt["expected_saved"] / rnd["expected_saved"]
+            lines += ["", f"Expected saved value at the same budget: optimised / top-N risk = "
+                      f"**{g_top:.2f}x**, optimised / random = **{g_rnd:.2f}x**; net of the "
+                      f"cost {opt['net']:,.0f} vs {top['net']:,.0f} vs {rnd['net']:,.0f} "
+                      "(contacting by risk alone or at random spends the budget on customers "
+                      "worth less than the action costs)."]
+            summary = f"plan saves {g_top:.1f}x top-N risk, {g_rnd:.0f}x random; "
     a = att.groupby("industry").mean(numeric_only=True)
     summary += "attribution " + ", ".join(f"{i} {_pct(r['category'])}"
                                           for i, r in a.iterrows())
