@@ -119,6 +119,8 @@ def markdown(cls: pd.DataFrame, att: pd.DataFrame, plans: list[dict[str, Any]],
              started: dt.datetime, args: argparse.Namespace) -> tuple[str, str]:
     mach = machine()
     lines = [
+        "## Reasons and the retention plan on the demo simulations",
+        "",
         f"Run {started:%Y-%m-%d %H:%M} on {mach.get('cpu', '?')}, {mach.get('ram', '?')} RAM, "
         f"{mach.get('os', '?')}; {source_state()}. Demo simulations: seeds "
         f"{', '.join(map(str, range(args.seeds)))} x {args.customers:,} customers per "
