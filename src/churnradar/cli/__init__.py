@@ -16,7 +16,7 @@ from typer.exceptions import Abort
 try:  # Typer 0.2x vendors Click
     from typer._click.exceptions import UsageError
 except ImportError:  # pragma: no cover - older Typer on top of Click
-    from click.exceptions import UsageError  # type: ignore[no-redef]
+    from click.exceptions import UsageError  # type: ignore[no-redef,assignment]
 
 from churnradar.cli.app import build_app
 from churnradar.cli.common import err_console, fail, lang_from_argv

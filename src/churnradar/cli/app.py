@@ -281,4 +281,9 @@ def build_app(lang: str) -> typer.Typer:
 
     register_reasons(app, app_lang, h, Dir, Lang)
     register_plan(app, app_lang, h, Dir, Lang)
+
+    # --- the web app's users ------------------------------------------------------
+    from churnradar.cli.user import build_user_app
+
+    app.add_typer(build_user_app(app_lang, h, Dir, Lang), name="user")
     return app

@@ -1,0 +1,170 @@
+"""Accounts: users and their roles, passwords, API tokens and the audit log.
+
+Data-access functions, keyword-only and HTTP-free (style.md §6): each takes a
+:class:`~sqlalchemy.orm.Session`, adds or changes rows and flushes; the caller commits
+(:func:`churnradar.web.db.session_scope`). Every change writes an :class:`AuditLog` row.
+
+Passwords are hashed with Argon2id (argon2-cffi's defaults, RFC 9106's low-memory
+profile); a hash made with older parameters is replaced at the next successful sign-in.
+API tokens are 256-bit random strings shown once; only their SHA-256 is stored.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import secrets
+from typing import Any
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from churnradar.exceptions import InputError
+from churnradar.web.models import ROLES, ApiToken, AuditLog, User, utcnow
+
+MIN_PASSWORD_LENGTH = 8
+MAX_NAME_LENGTH = 100
+#: a token's last_used_at is written at most this often (a read stays a read)
+TOKEN_TOUCH_INTERVAL = dt.timedelta(minutes=1)
+
+_hasher = PasswordHasher()
+#: verified against when the user does not exist, so that the answer takes as long
+_DUMMY_HASH = _hasher.hash("churnradar-no-such-user")
+
+
+# --- passwords -------------------------------------------------------------------------
+def hash_password(password: str) -> str:
+    """The Argon2id hash of ``password`` (``$argon2id$v=19$m=...``)."""
+    return _hasher.hash(password)
+
+
+def verify_password(password_hash: str, password: str) -> bool:
+    """Whether ``password`` matches ``password_hash``; False for a malformed hash."""
+    try:
+        return _hasher.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def needs_rehash(password_hash: str) -> bool:
+    """Whether the hash was made with other parameters than today's."""
+    try:
+        return _hasher.check_needs_rehash(password_hash)
+    except InvalidHashError:
+        return True
+
+
+def hash_token(token: str) -> str:
+    """SHA-256 (hex) of an API token: what is stored in place of the token."""
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+# --- audit -----------------------------------------------------------------------------
+def audit(session: Session, *, user: User | None, action: str, target: str,
+          detail: dict[str, Any] | None = None) -> AuditLog:
+    """Record that ``user`` (None: the command line or the system) did ``action`` to
+    ``target``; ``detail`` is kept as JSON. Never put a secret in ``detail``."""
+    row = AuditLog(at=utcnow(), user_id=None if user is None else user.id, action=action,
+                   target=target,
+                   detail=json.dumps(detail or {}, ensure_ascii=False, sort_keys=True,
+                                     default=str))
+    session.add(row)
+    session.flush()
+    return row
+
+
+# --- users -----------------------------------------------------------------------------
+def get_user(session: Session, *, name: str) -> User | None:
+    return session.scalars(select(User).where(User.name == name)).one_or_none()
+
+
+def _check_user(*, name: str, role: str, password: str, owner_id: str | None) -> None:
+    if (not name or len(name) > MAX_NAME_LENGTH or name != name.strip()
+            or not all(ch.isprintable() for ch in name)):
+        raise InputError(key="web_err_user_name", name=name, max=MAX_NAME_LENGTH)
+    if role not in ROLES:
+        raise InputError(key="web_err_role", role=role, choices=", ".join(ROLES))
+    if role == "sales" and not owner_id:
+        raise InputError(key="web_err_sales_owner", name=name)
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise InputError(key="web_err_password_short", min=MIN_PASSWORD_LENGTH)
+
+
+def create_user(session: Session, *, name: str, role: str, password: str,
+                owner_id: str | None = None, actor: User | None = None) -> User:
+    """Add a user.
+
+    Raises
+    ------
+    InputError
+        Unknown role; a ``sales`` user without ``owner_id`` (it decides which customers
+        they see); a password shorter than 8 characters; an empty or overlong name; a
+        name that is taken.
+    """
+    owner_id = owner_id.strip() if owner_id else None
+    _check_user(name=name, role=role, password=password, owner_id=owner_id)
+    if get_user(session, name=name) is not None:
+        raise InputError(key="web_err_user_exists", name=name)
+    user = User(name=name, role=role, owner_id=owner_id, password_hash=hash_password(password),
+                active=True, created_at=utcnow())
+    try:
+        with session.begin_nested():
+            session.add(user)
+    except IntegrityError:  # created by someone else since the check above
+        raise InputError(key="web_err_user_exists", name=name) from None
+    audit(session, user=actor, action="user.create", target=f"user:{name}",
+          detail={"role": role, "owner_id": owner_id})
+    return user
+
+
+def authenticate(session: Session, *, name: str, password: str) -> User | None:
+    """The active user ``name`` if ``password`` is theirs, else None (same time either
+    way). A hash made with older parameters is replaced by a new one."""
+    user = get_user(session, name=name)
+    if user is None or not user.active:
+        verify_password(_DUMMY_HASH, password)
+        return None
+    if not verify_password(user.password_hash, password):
+        return None
+    if needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+        session.flush()
+    return user
+
+
+# --- API tokens ------------------------------------------------------------------------
+def issue_token(session: Session, *, name: str, actor: User | None = None) -> str:
+    """A new API token for the active user ``name``. Only its hash is stored: the
+    returned token cannot be shown again."""
+    user = get_user(session, name=name)
+    if user is None or not user.active:
+        raise InputError(key="web_err_no_user", name=name)
+    token = secrets.token_urlsafe(32)
+    row = ApiToken(user_id=user.id, token_hash=hash_token(token), created_at=utcnow())
+    session.add(row)
+    session.flush()
+    audit(session, user=actor, action="token.issue", target=f"user:{name}",
+          detail={"token_id": row.id})
+    return token
+
+
+def user_for_token(session: Session, *, token: str) -> User | None:
+    """The active user holding ``token``, else None; notes when it was last used."""
+    if not token:
+        return None
+    row = session.scalars(select(ApiToken).where(ApiToken.token_hash == hash_token(token))
+                          ).one_or_none()
+    if row is None:
+        return None
+    user = session.get(User, row.user_id)
+    if user is None or not user.active:
+        return None
+    now = utcnow()
+    if row.last_used_at is None or now - row.last_used_at >= TOKEN_TOUCH_INTERVAL:
+        row.last_used_at = now
+        session.flush()
+    return user
