@@ -37,3 +37,18 @@ def demo_ws(demo_sources, tmp_path):
         shutil.copytree(src, dst)
         return Workspace.open(dst), data
     return make
+
+
+@pytest.fixture(scope="session")
+def trained_telecom(demo_sources, tmp_path_factory):
+    """A copy of the telecom demo workspace with a trained churn risk model:
+    ``(Workspace, DemoData, PredictionData)`` (shared: jobs may add runs to it)."""
+    from churnradar.predict.jobs import open_data, train_job
+
+    src, data = demo_sources["telecom"]
+    dst = tmp_path_factory.mktemp("trained") / "ws"
+    shutil.copytree(src, dst)
+    ws = Workspace.open(dst)
+    pdata = open_data(ws)
+    train_job(ws, data=pdata)
+    return ws, data, pdata

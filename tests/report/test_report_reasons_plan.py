@@ -4,23 +4,15 @@ completeness check by the checklist of domain.md §4."""
 from __future__ import annotations
 
 import re
-import shutil
 
 import pytest
 
 from churnradar.pipeline import build_report
-from churnradar.predict.jobs import open_data, train_job
-from churnradar.workspace import Workspace
 
 
 @pytest.fixture(scope="module")
-def reports(demo_sources, tmp_path_factory):
-    src, data = demo_sources["telecom"]
-    dst = tmp_path_factory.mktemp("rp") / "ws"
-    shutil.copytree(src, dst)
-    ws = Workspace.open(dst)
-    pdata = open_data(ws)
-    train_job(ws, data=pdata)
+def reports(trained_telecom):
+    ws, _data, pdata = trained_telecom
     out = {}
     for lang in ("zh-CN", "en"):
         res = build_report(ws, lang=lang, data=pdata)

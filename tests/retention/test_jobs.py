@@ -3,25 +3,16 @@ gets no offer, the control group is held back, the planted campaign's effect is 
 
 from __future__ import annotations
 
-import shutil
-
 import pandas as pd
 import pytest
 
-from churnradar.predict.jobs import open_data, train_job
 from churnradar.retention.jobs import plan_job
 from churnradar.workspace import Workspace
 
 
 @pytest.fixture(scope="module")
-def trained(demo_sources, tmp_path_factory):
-    src, data = demo_sources["telecom"]
-    dst = tmp_path_factory.mktemp("plan") / "ws"
-    shutil.copytree(src, dst)
-    ws = Workspace.open(dst)
-    pdata = open_data(ws)
-    train_job(ws, data=pdata)
-    return ws, data, pdata
+def trained(trained_telecom):
+    return trained_telecom
 
 
 def test_plan_respects_budget_and_capacity(trained):

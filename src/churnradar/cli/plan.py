@@ -12,6 +12,7 @@ from rich.table import Table
 
 from churnradar.cli.common import console, handle_errors, step_progress, use_lang
 from churnradar.i18n import fmt_int, fmt_money, fmt_pct, t
+from churnradar.report.plan import group_label
 
 
 def _money(v: Any, lang: str, currency: str) -> str:
@@ -61,7 +62,7 @@ def register_plan(app: typer.Typer, lang: str, h: Any, Dir: Any, Lang: Any) -> N
             tb.add_row(str(row["customer_id"]), names.get(row["action"], str(row["action"])),
                        fmt_pct(float(row["churn_probability"]), lg, 1),
                        _money(row["value"], lg, cur), _money(row["priority"], lg, cur),
-                       t(f"plan_group_{row['group']}", lg))
+                       group_label(row["group"], lg))
         console.print(tb)
         console.print(t("plan_msg_summary", lg,
                         customers=fmt_int(summary.get("customers", 0), lg),

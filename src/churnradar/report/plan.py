@@ -25,6 +25,11 @@ def _names(settings: Any, lang: str) -> dict[str, str]:
     return {b.key: b.name(lang) for b in load_playbooks(settings)}
 
 
+def group_label(group: Any, lang: str) -> str:
+    """Treatment / control (not contacted) / — for a customer not selected."""
+    return t(f"plan_group_{group}", lang) if group in ("treatment", "control") else "—"
+
+
 def strategies_figure(strategies: pd.DataFrame, lang: str, currency: str) -> go.Figure:
     names = [t(f"plan_strategy_{x}", lang) for x in strategies["strategy"]]
     fig = go.Figure(go.Bar(
@@ -89,7 +94,7 @@ def plan_section(outcome: Any, settings: Any, lang: str, *, currency: str = "CNY
         head["action_text"] = [names.get(a, a) for a in head["action"]]
         head["reason_text"] = [t(f"reason_{r}", lang) if isinstance(r, str)
                                else t("reason_none", lang) for r in head["reason_category"]]
-        head["group_text"] = [t(f"plan_group_{g}", lang) for g in head["group"]]
+        head["group_text"] = [group_label(g, lang) for g in head["group"]]
         parts.append(f"<h3>{escape(t('plan_title', lang, n=fmt_int(len(head), lang)))}</h3>")
         parts.append(str(render_table(head, [
             Column("customer_id", t("predict_col_customer", lang)),

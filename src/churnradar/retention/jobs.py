@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from churnradar import schema as s
-from churnradar.exceptions import InputError
+from churnradar.exceptions import ChurnRadarError, InputError
 from churnradar.features.reasons import reason_of
 from churnradar.fsutil import atomic_path, atomic_write_text
 from churnradar.predict.dataset import PredictionData
@@ -172,7 +172,7 @@ def at_risk_frame(ws: Workspace, data: PredictionData, step: Step) -> tuple[pd.D
     try:
         values = _values(ws, data, step)
         value_source = "clv"
-    except Exception:  # noqa: BLE001 - no value model on this data: a year's revenue
+    except ChurnRadarError:  # no value model fits this data: a year's margin instead
         values = None
         value_source = "revenue"
     frame = scores[[c for c in (s.CUSTOMER_ID, "churn_probability", "risk_tier", "risk_rank",
@@ -200,21 +200,30 @@ def at_risk_frame(ws: Workspace, data: PredictionData, step: Step) -> tuple[pd.D
     return frame, value_source
 
 
-def _yearly_margin(ws: Workspace, data: PredictionData) -> pd.DataFrame:
-    """customer_id, yearly_margin: revenue of the last 12 months x margin."""
+def _last_year_revenue(data: PredictionData) -> pd.DataFrame | None:
+    """customer_id, rev: each customer's revenue of the last 12 months (None without
+    amounts), as the metrics count revenue (:func:`~churnradar.metrics.revenue.monthly_revenue`)."""
     from churnradar.metrics.periods import month_index_of
     from churnradar.metrics.revenue import monthly_revenue
 
     mrev = monthly_revenue(data.tables, data.business, data.data_end)
     if mrev is None:
-        return pd.DataFrame({s.CUSTOMER_ID: pd.Series(dtype=str),
-                             "yearly_margin": pd.Series(dtype=float)})
+        return None
     last = month_index_of(data.data_end)
     g = mrev.filter(mrev.m > last - 12).group_by(s.CUSTOMER_ID).aggregate(
         rev=mrev.revenue.sum()).to_pandas()
     g[s.CUSTOMER_ID] = g[s.CUSTOMER_ID].astype(str)
-    g["yearly_margin"] = g["rev"] * ws.settings.metrics.margin
-    return g[[s.CUSTOMER_ID, "yearly_margin"]]
+    return g
+
+
+def _yearly_margin(ws: Workspace, data: PredictionData) -> pd.DataFrame:
+    """customer_id, yearly_margin: revenue of the last 12 months x margin."""
+    rev = _last_year_revenue(data)
+    if rev is None:
+        return pd.DataFrame({s.CUSTOMER_ID: pd.Series(dtype=str),
+                             "yearly_margin": pd.Series(dtype=float)})
+    return rev.assign(yearly_margin=rev["rev"] * ws.settings.metrics.margin)[
+        [s.CUSTOMER_ID, "yearly_margin"]]
 
 
 def _winback(ws: Workspace, data: PredictionData) -> pd.DataFrame:
@@ -272,9 +281,6 @@ def whatif_segments(ws: Workspace, data: PredictionData, frame: pd.DataFrame,
     """Per segment (grade when the data has it): customers a year ago, the churn rate of
     the last year (start basis), the value of a kept customer (mean CLV of the segment's
     active customers) and the segment's profit of the last year (revenue x margin)."""
-    from churnradar.metrics.periods import month_index_of
-    from churnradar.metrics.revenue import monthly_revenue
-
     cust = _customers(data)
     by = by or (s.GRADE if s.GRADE in cust.columns else None)
     seg = (cust.set_index(s.CUSTOMER_ID)[by].astype(str) if by
@@ -292,12 +298,8 @@ def whatif_segments(ws: Workspace, data: PredictionData, frame: pd.DataFrame,
     rows["churn_rate"] = rows["churned"] / rows["customers"].where(rows["customers"] > 0)
     vals = frame.assign(seg=frame[s.CUSTOMER_ID].map(seg).fillna("—"))
     rows["value_per_customer"] = vals.groupby("seg")["value"].mean()
-    mrev = monthly_revenue(data.tables, data.business, data.data_end)
-    if mrev is not None:
-        last = month_index_of(data.data_end)
-        rev = mrev.filter(mrev.m > last - 12).group_by(s.CUSTOMER_ID).aggregate(
-            rev=mrev.revenue.sum()).to_pandas()
-        rev[s.CUSTOMER_ID] = rev[s.CUSTOMER_ID].astype(str)
+    rev = _last_year_revenue(data)
+    if rev is not None:
         rows["profit"] = (rev.groupby(rev[s.CUSTOMER_ID].map(seg).fillna("—"))["rev"].sum()
                           * ws.settings.metrics.margin)
     else:
@@ -344,7 +346,7 @@ def plan_job(ws: Workspace, *, budget: float | None = None, capacity: int | None
     step("plan", 2, total)
     winback = _winback(ws, data)
     step("plan", 3, total)
-    segs = whatif_segments(ws, data, frame if len(frame) else frame)
+    segs = whatif_segments(ws, data, frame)
     sa = ws.settings.safety
     wi = whatif(segs, rs.whatif_list(), acquisition_cost=sa.acquisition_cost,
                 retention_cost=sa.retention_cost, word_of_mouth=rs.word_of_mouth,
@@ -372,11 +374,9 @@ def plan_job(ws: Workspace, *, budget: float | None = None, capacity: int | None
 def export_plan(out: PlanOutcome, path: Path) -> Path:
     """The plan in the ``retention_actions`` format (CSV or Excel by the suffix): fill in
     the outcomes and import it back with ``churnradar import DIR retention_actions``."""
-    from churnradar.fsutil import atomic_path as _atomic
-
     df = export_actions(out.plan, out.as_of)
     path = Path(path)
-    with _atomic(path) as tmp:
+    with atomic_path(path) as tmp:
         if path.suffix.lower() in (".xlsx", ".xlsm"):
             df.to_excel(tmp, index=False)
         else:
