@@ -6,6 +6,7 @@ reason, except under CI=true, where they fail."""
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -90,3 +91,119 @@ def engine(appdb) -> Iterator[Engine]:
         yield eng
     finally:
         eng.dispose()
+
+
+# --- the web app on an analysed demo workspace ---------------------------------------
+SECRET = "test-secret-" + "x" * 40
+PASSWORD = "correct horse battery"
+
+
+@pytest.fixture(scope="session")
+def web_source(trained_telecom, tmp_path_factory) -> Path:
+    """The telecom demo workspace after the main job (scores, value, reasons, plan) with
+    its web snapshot built: copy it before changing it (:func:`web`)."""
+    from churnradar.pipeline import build_report
+    from churnradar.web.store import Store
+
+    ws, _data, pdata = trained_telecom
+    dst = tmp_path_factory.mktemp("web") / "ws"
+    shutil.copytree(ws.root, dst)
+    wsc = Workspace.open(dst)
+    build_report(wsc, lang="zh-CN", data=pdata)
+    Store(wsc).current().close()
+    return dst
+
+
+def owners(root: Path) -> list[str]:
+    """The owner_ids of the demo's customers, most customers first."""
+    import pandas as pd
+
+    df = pd.read_parquet(root / "data" / "customers.parquet")
+    return df["owner_id"].dropna().value_counts().index.tolist()
+
+
+@dataclass
+class WebApp:
+    """A running app (TestClient) on a private copy of the analysed workspace with four
+    users: ada (admin), mia (manager), sam and sue (sales, owning ``sam_owner`` and
+    ``sue_owner``)."""
+
+    root: Path
+    app: object
+    backend: str
+    sam_owner: str
+    sue_owner: str
+
+    def client(self, user: str | None = None, **kwargs):
+        """A TestClient, signed in as ``user`` when given."""
+        from fastapi.testclient import TestClient
+
+        c = TestClient(self.app, **kwargs)  # type: ignore[arg-type]
+        if user is not None:
+            login(c, user)
+        return c
+
+    def token(self, user: str) -> str:
+        from churnradar.web.accounts import issue_token
+        from churnradar.web.db import session_scope
+
+        with session_scope(self.app.state.engine) as s:  # type: ignore[attr-defined]
+            return issue_token(s, name=user)
+
+
+def csrf_of(html: str) -> str:
+    import re
+
+    m = re.search(r'name="csrf_token" value="([^"]*)"', html)
+    assert m, "no CSRF field on the page"
+    return m.group(1)
+
+
+def login(client, user: str, password: str = PASSWORD):
+    page = client.get("/login")
+    r = client.post("/login", data={"username": user, "password": password, "next": "/",
+                                    "csrf_token": csrf_of(page.text)},
+                    follow_redirects=False)
+    assert r.status_code == 303, r.text[:500]
+    return r
+
+
+@pytest.fixture(params=BACKENDS)
+def web(request, web_source, tmp_path, monkeypatch) -> Iterator[WebApp]:
+    """The app on SQLite and on PostgreSQL (a schema of its own)."""
+    from churnradar.web.accounts import create_user
+    from churnradar.web.app import create_app
+    from churnradar.web.config import WebSettings
+    from churnradar.web.db import session_scope
+
+    root = tmp_path / "ws"
+    shutil.copytree(web_source, root)
+    backend = request.param
+    admin = None
+    schema = None
+    if backend == "sqlite":
+        monkeypatch.delenv(DATABASE_URL_ENV, raising=False)
+    else:
+        request.getfixturevalue("pg_available")
+        schema = f"churnradar_web_{uuid.uuid4().hex[:12]}"
+        admin = _pg_admin()
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
+        sep = "&" if "?" in PG_URL else "?"
+        monkeypatch.setenv(DATABASE_URL_ENV, f"{PG_URL}{sep}options=-csearch_path%3D{schema}")
+    app = create_app(root, WebSettings(secret_key=SECRET))
+    own = owners(root)
+    with session_scope(app.state.engine) as s:
+        create_user(s, name="ada", role="admin", password=PASSWORD)
+        create_user(s, name="mia", role="manager", password=PASSWORD)
+        create_user(s, name="sam", role="sales", password=PASSWORD, owner_id=own[0])
+        create_user(s, name="sue", role="sales", password=PASSWORD, owner_id=own[1])
+    try:
+        yield WebApp(root=root, app=app, backend=backend, sam_owner=own[0], sue_owner=own[1])
+    finally:
+        app.state.engine.dispose()
+        app.state.store.current().close()
+        if admin is not None:
+            with admin.connect() as conn:
+                conn.exec_driver_sql(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+            admin.dispose()

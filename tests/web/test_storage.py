@@ -23,7 +23,7 @@ from churnradar.web.db import (
 )
 from churnradar.web.models import AuditLog, Base, Task, User, utcnow
 
-TABLES = {"users", "api_tokens", "tasks", "audit_log"}
+TABLES = {"users", "api_tokens", "tasks", "audit_log", "web_sessions"}
 
 
 def _user(name: str = "ann", role: str = "manager", owner_id: str | None = None) -> User:
@@ -44,7 +44,7 @@ def test_migrations_create_exactly_the_tables_and_run_twice(appdb):
         upgrade(eng)
         upgrade(eng)  # harmless: nothing to do the second time
         upgrade(appdb.url)  # the URL form too
-        assert current_revision(eng) == "0001"
+        assert current_revision(eng) == "0002"
         with eng.connect() as conn:
             names = set(sa.inspect(conn).get_table_names())
             assert names == TABLES | {"alembic_version"}
@@ -73,7 +73,7 @@ def test_sqlite_connections_are_set_for_concurrent_use(tmp_path):
 def test_open_database_migrates_and_names_an_unreachable_one(appdb, monkeypatch):
     eng = open_database(appdb.root)
     try:
-        assert current_revision(eng) == "0001"
+        assert current_revision(eng) == "0002"
     finally:
         eng.dispose()
     monkeypatch.setenv(DATABASE_URL_ENV,

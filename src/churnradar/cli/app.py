@@ -286,4 +286,9 @@ def build_app(lang: str) -> typer.Typer:
     from churnradar.cli.user import build_user_app
 
     app.add_typer(build_user_app(app_lang, h, Dir, Lang), name="user")
+
+    # --- the web app ---------------------------------------------------------------
+    from churnradar.cli.serve import register_serve
+
+    register_serve(app, app_lang, h, Dir, Lang)
     return app

@@ -1,0 +1,142 @@
+"""The web app: ``create_app(workspace)`` builds the FastAPI application that
+``churnradar serve`` runs.
+
+Pages are server-rendered (Jinja2) with Plotly served from the installed plotly package
+(never a CDN); the JSON API lives under ``/api/v1`` with its own OpenAPI schema at
+``/api/v1/openapi.json``. Routes are thin (style.md §6): they check the caller
+(:mod:`churnradar.web.deps`), call one data function (:mod:`churnradar.web.store`,
+:mod:`churnradar.web.tasks`, ...) and render.
+"""
+
+from __future__ import annotations
+
+import os
+from importlib import import_module
+from pathlib import Path
+
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from churnradar.web.config import WebSettings
+from churnradar.web.deps import LoginRequired
+from churnradar.web.sessions import Signer
+from churnradar.workspace import Workspace
+
+#: page routers (``churnradar.web.routes.<name>.router``), in navigation order
+PAGE_ROUTERS: tuple[str, ...] = ("auth", "pages", "customers", "tasks", "admin")
+#: API routers (``churnradar.web.api.<name>.router``), mounted under /api/v1
+API_ROUTERS: tuple[str, ...] = ("data", "tasks")
+API_PREFIX = "/api/v1"
+
+_HERE = Path(__file__).parent
+
+
+def _plotly_js() -> Path:
+    import plotly
+
+    return Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
+
+
+def create_app(workspace: str | Path, settings: WebSettings | None = None) -> FastAPI:
+    """The application serving ``workspace``.
+
+    Raises
+    ------
+    SettingsError
+        No usable ``CHURNRADAR_SECRET_KEY`` outside development (:mod:`.config`).
+    WorkspaceError
+        The workspace or its app database cannot be opened.
+    """
+    from churnradar import __version__
+    from churnradar.web.db import open_database
+    from churnradar.web.render import make_templates, render
+    from churnradar.web.store import Store
+
+    settings = (settings or WebSettings()).checked()
+    ws = Workspace.open(workspace)
+    app = FastAPI(title="churnradar", version=__version__, docs_url=None, redoc_url=None,
+                  openapi_url=None)
+    app.state.settings = settings
+    app.state.ws = ws
+    app.state.engine = open_database(ws.root)
+    app.state.signer = Signer(settings.secret_key.get_secret_value(),
+                              max_age=settings.session_max_age)
+    app.state.templates = make_templates()
+    app.state.store = Store(ws)
+    app.state.default_lang = ws.settings.language
+    app.state.currency = getattr(ws.settings, "currency", "CNY")
+
+    api = FastAPI(title="churnradar API", version=__version__,
+                  description="churnradar JSON API. Authenticate with "
+                              "`Authorization: Bearer <token>` "
+                              "(`churnradar user token DIR NAME`).",
+                  docs_url="/docs", redoc_url=None, openapi_url="/openapi.json")
+    api.state = app.state  # one workspace, engine and store for both
+    for name in API_ROUTERS:
+        try:
+            module = import_module(f"churnradar.web.api.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"churnradar.web.api.{name}":
+                raise
+            continue
+        api.include_router(module.router)
+    app.mount(API_PREFIX, api)
+
+    for name in PAGE_ROUTERS:
+        try:
+            module = import_module(f"churnradar.web.routes.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"churnradar.web.routes.{name}":
+                raise
+            continue
+        app.include_router(module.router)
+
+    @app.get("/healthz", include_in_schema=False)
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/static/plotly.min.js", include_in_schema=False)
+    def plotly_js() -> FileResponse:
+        return FileResponse(_plotly_js(), media_type="text/javascript",
+                            headers={"Cache-Control": "public, max-age=86400"})
+
+    @app.get("/static/{name}", include_in_schema=False)
+    def static(name: str) -> FileResponse:
+        path = _HERE / "static" / name
+        if "/" in name or name.startswith(".") or not path.is_file():
+            raise HTTPException(404)
+        return FileResponse(path, headers={"Cache-Control": "public, max-age=3600"})
+
+    @app.exception_handler(LoginRequired)
+    def login_required(request: Request, _exc: LoginRequired) -> Response:
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        from urllib.parse import quote
+
+        return RedirectResponse(f"/login?next={quote(target)}", status_code=303)
+
+    @app.exception_handler(StarletteHTTPException)
+    def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        wants_html = "text/html" in request.headers.get("accept", "")
+        if not wants_html:
+            return JSONResponse({"detail": exc.detail}, status_code=exc.status_code,
+                                headers=getattr(exc, "headers", None))
+        return render(request, "error.html", {"status": exc.status_code,
+                                              "detail": exc.detail},
+                      status_code=exc.status_code)
+
+    @app.middleware("http")
+    async def security_headers(request: Request, call_next):  # type: ignore[no-untyped-def]
+        response = await call_next(request)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        return response
+
+    return app
+
+
+def app_from_env() -> FastAPI:
+    """For ``uvicorn --factory churnradar.web.app:app_from_env`` (workers): the workspace
+    comes from ``CHURNRADAR_WORKSPACE``."""
+    return create_app(os.environ["CHURNRADAR_WORKSPACE"])

@@ -1,0 +1,162 @@
+"""Dependencies of the routes (style.md §6): the database session, the signed-in user,
+the language, the CSRF check and the role checks. ``HTTPException`` is raised here and
+in the routes only."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import Depends, HTTPException, Request, status
+from sqlalchemy.orm import Session
+
+from churnradar.i18n import LANGUAGES
+from churnradar.web.accounts import user_for_token
+from churnradar.web.db import session_scope
+from churnradar.web.models import User, WebSession
+from churnradar.web.sessions import ANON_COOKIE, SESSION_COOKIE, load_session, tokens_equal
+
+LANG_COOKIE = "churnradar_lang"
+CSRF_FIELD = "csrf_token"
+CSRF_HEADER = "X-CSRF-Token"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+class LoginRequired(Exception):
+    """A page needs a signed-in user: the app answers with a redirect to the sign-in."""
+
+
+def read_session(request: Request) -> Iterator[Session]:
+    """A read-only session: one consistent snapshot, no write lock."""
+    with session_scope(request.app.state.engine, readonly=True) as s:
+        yield s
+
+
+def write_session(request: Request) -> Iterator[Session]:
+    """A session that commits at the end of the request (rolled back on an error)."""
+    with session_scope(request.app.state.engine) as s:
+        yield s
+
+
+ReadSession = Annotated[Session, Depends(read_session)]
+WriteSession = Annotated[Session, Depends(write_session)]
+
+
+@dataclass
+class Auth:
+    """Who is asking, and how: ``web`` is their browser session (None for an API token)."""
+
+    user: User
+    web: WebSession | None
+
+    @property
+    def owner_scope(self) -> str | None:
+        """The only owner_id whose customers and tasks this user may see; None = all."""
+        return self.user.owner_id if self.user.role == "sales" else None
+
+    @property
+    def csrf(self) -> str:
+        return self.web.csrf if self.web is not None else ""
+
+
+def _bearer(request: Request) -> str | None:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+
+
+def resolve_auth(request: Request) -> Auth | None:
+    """The caller from ``Authorization: Bearer`` or the session cookie, else None.
+    Cached on the request."""
+    if hasattr(request.state, "auth"):
+        return request.state.auth  # type: ignore[no-any-return]
+    auth: Auth | None = None
+    engine = request.app.state.engine
+    token = _bearer(request)
+    if token is not None:
+        with session_scope(engine) as s:  # notes the token's last use
+            user = user_for_token(s, token=token)
+        auth = Auth(user=user, web=None) if user is not None else None
+    else:
+        sid = request.app.state.signer.unsign(request.cookies.get(SESSION_COOKIE))
+        if sid:
+            with session_scope(engine, readonly=True) as s:
+                found = load_session(s, session_id=sid)
+            if found is not None:
+                auth = Auth(user=found[1], web=found[0])
+    request.state.auth = auth
+    return auth
+
+
+def page_auth(request: Request) -> Auth:
+    """The signed-in user of a page (else a redirect to the sign-in page)."""
+    auth = resolve_auth(request)
+    if auth is None or auth.web is None:
+        raise LoginRequired()
+    return auth
+
+
+def api_auth(request: Request) -> Auth:
+    """The caller of the API: a bearer token or a browser session (else 401)."""
+    auth = resolve_auth(request)
+    if auth is None:
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "not authenticated",
+                            headers={"WWW-Authenticate": "Bearer"})
+    return auth
+
+
+PageAuth = Annotated[Auth, Depends(page_auth)]
+ApiAuth = Annotated[Auth, Depends(api_auth)]
+
+
+async def csrf_check(request: Request) -> None:
+    """Refuse (403) a state-changing request made with the session cookie that does not
+    send back the session's CSRF token, in the form field or the header. Requests with
+    a bearer token carry no ambient credential and need none."""
+    if request.method in SAFE_METHODS or _bearer(request) is not None:
+        return
+    auth = resolve_auth(request)
+    sent = request.headers.get(CSRF_HEADER)
+    if sent is None and request.headers.get("content-type", "").startswith(
+            ("application/x-www-form-urlencoded", "multipart/form-data")):
+        form = await request.form()
+        value = form.get(CSRF_FIELD)
+        sent = value if isinstance(value, str) else None
+    if auth is not None and auth.web is not None:
+        expected = auth.web.csrf
+    else:  # the sign-in form: bound to the anonymous cookie
+        anon = request.app.state.signer.unsign(request.cookies.get(ANON_COOKIE))
+        expected = request.app.state.signer.anon_csrf(anon) if anon else None
+    if not tokens_equal(sent, expected):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "CSRF token missing or wrong")
+
+
+CsrfChecked = Depends(csrf_check)
+
+
+def require_role(*roles: str) -> Any:
+    """A dependency refusing (403) users whose role is not one of ``roles``."""
+
+    def check(request: Request) -> Auth:
+        auth = resolve_auth(request)
+        if auth is None:
+            if request.url.path.startswith("/api/"):
+                raise HTTPException(status.HTTP_401_UNAUTHORIZED, "not authenticated")
+            raise LoginRequired()
+        if auth.user.role not in roles:
+            raise HTTPException(status.HTTP_403_FORBIDDEN, "not allowed for this role")
+        return auth
+
+    return Depends(check)
+
+
+def request_lang(request: Request) -> str:
+    """``?lang=`` of this request, else the language cookie, else the workspace's."""
+    for value in (request.query_params.get("lang"), request.cookies.get(LANG_COOKIE)):
+        if value in LANGUAGES:
+            return value
+    return str(request.app.state.default_lang)
+
+
+Lang = Annotated[str, Depends(request_lang)]

@@ -1,0 +1,409 @@
+"""What the pages and the API read: a snapshot of the workspace's analyses, precomputed
+once so that no request loads a whole table (HTTP-free, style.md §6).
+
+A snapshot is a run folder ``runs/<id>-web/`` holding
+
+- ``customers.parquet``: one row per customer — the customers table with the newest risk
+  scores (probability, tier, rank, drivers, likely reason), value (CLV, value tier, value
+  at risk), recommended action of the newest retention plan and the reason recorded or
+  attributed for those who left — ordered by risk;
+- ``history/<table>.parquet``: each per-customer table (subscriptions, transactions,
+  events, complaints, surveys, retention actions, risk over time) sorted by customer_id
+  in small row groups, so that one customer's rows are found through the Parquet
+  statistics without reading the rest;
+- ``sources.json``: the files it was made from (path, size, modification time). When any
+  of them changes (a new import, a new analysis) the next :meth:`Store.current` builds a
+  new snapshot; the old one stays readable until then, so a reader never sees half of one.
+
+Queries run in DuckDB: an in-memory table of the customer rows (about 150 MB for
+1,000,000 customers) with one cursor per request, and the sorted history files read in
+place.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from churnradar.fsutil import atomic_write_text
+from churnradar.workspace import Workspace
+
+HISTORY_TABLES: dict[str, str] = {
+    "subscriptions": "start_date", "transactions": "date", "events": "time",
+    "complaints": "time", "surveys": "time", "retention_actions": "date",
+}
+#: rows per Parquet row group of the history files (one customer's rows: one group read)
+ROW_GROUP = 16_384
+#: columns a customer list may be sorted by
+SORTABLE: tuple[str, ...] = ("risk_rank", "churn_probability", "clv", "value_at_risk",
+                             "customer_id", "name", "grade", "region", "owner_id")
+RISK_TIERS: tuple[str, ...] = ("high", "medium", "low")
+
+
+def _latest(ws: Workspace, kind: str, filename: str) -> Path | None:
+    from churnradar.predict.jobs import latest_run
+
+    run = latest_run(ws, kind)
+    path = run / filename if run is not None else None
+    return path if path is not None and path.exists() else None
+
+
+def _score_runs(ws: Workspace) -> list[Path]:
+    if not ws.runs_dir.exists():
+        return []
+    return sorted(p / "scores.parquet" for p in ws.runs_dir.iterdir()
+                  if p.name.endswith("-predict-score") and (p / "scores.parquet").exists())
+
+
+def _metrics_file(ws: Workspace) -> Path | None:
+    if not ws.runs_dir.exists():
+        return None
+    found = sorted(p for p in ws.runs_dir.iterdir() if (p / "metrics.json").exists())
+    return found[-1] / "metrics.json" if found else None
+
+
+def sources(ws: Workspace) -> dict[str, Any]:
+    """The files a snapshot is made of, each with its size and modification time."""
+    files: dict[str, Path | None] = {
+        "customers": ws.table_path("customers") if ws.has_table("customers") else None,
+        "scores": _latest(ws, "predict-score", "scores.parquet"),
+        "value": _latest(ws, "value", "customers.parquet"),
+        "plan": _latest(ws, "plan", "plan.parquet"),
+        "attribution": _latest(ws, "reasons", "attribution.parquet"),
+        "metrics": _metrics_file(ws),
+    }
+    for table in HISTORY_TABLES:
+        files[f"history:{table}"] = ws.table_path(table) if ws.has_table(table) else None
+    out: dict[str, Any] = {}
+    for name, path in files.items():
+        if path is not None:
+            st = path.stat()
+            out[name] = {"path": _rel(ws, path), "size": st.st_size,
+                         "mtime_ns": st.st_mtime_ns}
+    out["risk_history"] = [_rel(ws, p) for p in _score_runs(ws)]
+    out["settings_mtime_ns"] = ws.settings_path.stat().st_mtime_ns
+    return out
+
+
+def _rel(ws: Workspace, path: Path) -> str:
+    """``path`` relative to the workspace (a copied workspace keeps its snapshot)."""
+    try:
+        return path.resolve().relative_to(ws.root.resolve()).as_posix()
+    except ValueError:
+        return str(path)
+
+
+def _q(path: Path | str) -> str:
+    return "'" + str(path).replace("'", "''") + "'"
+
+
+def build_snapshot(ws: Workspace, src: dict[str, Any] | None = None) -> Path:
+    """Write a new ``runs/<id>-web/`` snapshot (see the module docstring); returns it."""
+    src = src if src is not None else sources(ws)
+    if "customers" not in src:
+        from churnradar.exceptions import WorkspaceError
+
+        raise WorkspaceError(key="web_err_no_customers", path=str(ws.root))
+    root = ws.root.resolve()
+
+    def p(item: dict[str, Any]) -> Path:
+        return root / item["path"]
+
+    run = ws.new_run("web")
+    con = duckdb.connect()
+    try:
+        con.execute("SET preserve_insertion_order = true")
+        cust = p(src["customers"])
+        joins = [f"FROM read_parquet({_q(cust)}) c"]
+        cols = ["c.*"]
+        if "scores" in src:
+            joins.append(f"LEFT JOIN read_parquet({_q(p(src['scores']))}) s "
+                         "USING (customer_id)")
+            cols.append("s.* EXCLUDE (customer_id)")
+        if "value" in src:
+            joins.append(
+                "LEFT JOIN (SELECT customer_id, clv, value_tier, value_at_risk, "
+                "action AS value_action, amount_per_month "
+                f"FROM read_parquet({_q(p(src['value']))})) v USING (customer_id)")
+            cols.append("v.* EXCLUDE (customer_id)")
+        if "plan" in src:
+            joins.append(
+                "LEFT JOIN (SELECT customer_id, action AS plan_action, priority AS "
+                "plan_priority, expected_saved AS plan_expected_saved, selected AS "
+                "plan_selected, \"group\" AS plan_group, reason_category AS plan_reason "
+                f"FROM read_parquet({_q(p(src['plan']))})) pl USING (customer_id)")
+            cols.append("pl.* EXCLUDE (customer_id)")
+        if "attribution" in src:
+            joins.append(
+                "LEFT JOIN (SELECT customer_id, max(\"at\") AS churned_at, "
+                "arg_max(reason_category, \"at\") AS churn_reason, arg_max(churn_type, "
+                "\"at\") AS churn_type, arg_max(evidence, \"at\") AS churn_evidence "
+                f"FROM read_parquet({_q(p(src['attribution']))}) GROUP BY customer_id"
+                ") a USING (customer_id)")
+            cols.append("a.* EXCLUDE (customer_id)")
+        order = "s.risk_rank NULLS LAST, c.customer_id" if "scores" in src else "c.customer_id"
+        con.execute(f"COPY (SELECT {', '.join(cols)} {' '.join(joins)} ORDER BY {order}) "
+                    f"TO {_q(run / 'customers.parquet')} (FORMAT parquet)")
+        hist = run / "history"
+        hist.mkdir()
+        for table, time_col in HISTORY_TABLES.items():
+            item = src.get(f"history:{table}")
+            if item is None:
+                continue
+            con.execute(f"COPY (SELECT * FROM read_parquet({_q(p(item))}) "
+                        f"ORDER BY customer_id, {time_col}) TO {_q(hist / (table + '.parquet'))}"
+                        f" (FORMAT parquet, ROW_GROUP_SIZE {ROW_GROUP})")
+        if src["risk_history"]:
+            files = ", ".join(_q(root / f) for f in src["risk_history"])
+            con.execute(
+                "COPY (SELECT customer_id, CAST(as_of AS DATE) AS as_of, "
+                f"max(churn_probability) AS churn_probability FROM read_parquet([{files}]) "
+                "GROUP BY ALL ORDER BY customer_id, as_of) TO "
+                f"{_q(hist / 'risk.parquet')} (FORMAT parquet, ROW_GROUP_SIZE {ROW_GROUP})")
+    finally:
+        con.close()
+    atomic_write_text(run / "sources.json", json.dumps(src, ensure_ascii=False, indent=1))
+    return run
+
+
+def _find_snapshot(ws: Workspace, src: dict[str, Any]) -> Path | None:
+    if not ws.runs_dir.exists():
+        return None
+    for run in sorted(ws.runs_dir.iterdir(), reverse=True):
+        f = run / "sources.json"
+        if run.name.endswith("-web") and f.exists():
+            try:
+                if json.loads(f.read_text(encoding="utf-8")) == src:
+                    return run
+            except (OSError, ValueError):
+                continue
+    return None
+
+
+@dataclass
+class CustomerPage:
+    """One page of a customer list."""
+
+    rows: list[dict[str, Any]]
+    total: int
+    page: int
+    per_page: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, math.ceil(self.total / self.per_page))
+
+
+@dataclass
+class Snapshot:
+    """An open snapshot: the customer rows in DuckDB, the history files, the metrics."""
+
+    folder: Path
+    con: duckdb.DuckDBPyConnection
+    columns: list[str]
+    metrics: dict[str, Any] | None
+    history_files: dict[str, Path] = field(default_factory=dict)
+
+    @classmethod
+    def open(cls, folder: Path) -> Snapshot:
+        con = duckdb.connect()
+        con.execute("CREATE TABLE customers AS SELECT * FROM read_parquet("
+                    f"{_q(folder / 'customers.parquet')})")
+        columns = [r[0] for r in con.execute("DESCRIBE customers").fetchall()]
+        src = json.loads((folder / "sources.json").read_text(encoding="utf-8"))
+        metrics = None
+        metrics_file = folder.parent.parent / src["metrics"]["path"] if "metrics" in src else None
+        if metrics_file is not None and metrics_file.exists():
+            metrics = json.loads(metrics_file.read_text(encoding="utf-8"))
+        history = {p.stem: p for p in sorted((folder / "history").glob("*.parquet"))}
+        return cls(folder=folder, con=con, columns=columns, metrics=metrics,
+                   history_files=history)
+
+    def has(self, column: str) -> bool:
+        return column in self.columns
+
+    # --- queries -------------------------------------------------------------------
+    def _where(self, *, owner_id: str | None, risk_tier: str | None = None,
+               q: str | None = None, extra: dict[str, str] | None = None
+               ) -> tuple[str, list[Any]]:
+        clauses: list[str] = []
+        params: list[Any] = []
+        if owner_id is not None:
+            clauses.append("owner_id = ?")
+            params.append(owner_id)
+        if risk_tier and self.has("risk_tier"):
+            clauses.append("risk_tier = ?")
+            params.append(risk_tier)
+        if q:
+            clauses.append("(customer_id ILIKE ? OR CAST(name AS VARCHAR) ILIKE ?)")
+            params += [f"%{q}%", f"%{q}%"]
+        for col, value in (extra or {}).items():
+            if value and self.has(col):
+                clauses.append(f'CAST("{col}" AS VARCHAR) = ?')
+                params.append(value)
+        return (" WHERE " + " AND ".join(clauses) if clauses else ""), params
+
+    def customers(self, *, owner_id: str | None, risk_tier: str | None = None,
+                  q: str | None = None, filters: dict[str, str] | None = None,
+                  sort: str = "risk_rank", descending: bool = False, page: int = 1,
+                  per_page: int = 50, active_only: bool = True) -> CustomerPage:
+        """A page of customers (``owner_id`` set: only theirs), filtered and sorted.
+
+        ``active_only`` keeps the customers that were scored (those still active)
+        when the snapshot has scores."""
+        where, params = self._where(owner_id=owner_id, risk_tier=risk_tier, q=q,
+                                    extra=filters)
+        if active_only and self.has("churn_probability"):
+            where += (" AND " if where else " WHERE ") + "churn_probability IS NOT NULL"
+        sort = sort if sort in SORTABLE and self.has(sort) else (
+            "risk_rank" if self.has("risk_rank") else "customer_id")
+        page = max(1, int(page))
+        per_page = min(max(1, int(per_page)), 500)
+        cur = self.con.cursor()
+        try:
+            total = int(cur.execute(f"SELECT count(*) FROM customers{where}",
+                                    params).fetchone()[0])  # type: ignore[index]
+            direction = "DESC" if descending else "ASC"
+            rows = cur.execute(
+                f'SELECT * FROM customers{where} ORDER BY "{sort}" {direction} NULLS LAST, '
+                f"customer_id LIMIT {per_page} OFFSET {(page - 1) * per_page}", params
+            ).fetch_df()
+        finally:
+            cur.close()
+        return CustomerPage(rows=_records(rows), total=total, page=page, per_page=per_page)
+
+    def iter_customers(self, *, owner_id: str | None, risk_tier: str | None = None,
+                       q: str | None = None, filters: dict[str, str] | None = None,
+                       limit: int = 1_048_575) -> list[dict[str, Any]]:
+        """Every matching customer in risk order, up to ``limit`` (an Excel sheet's rows)."""
+        where, params = self._where(owner_id=owner_id, risk_tier=risk_tier, q=q,
+                                    extra=filters)
+        if self.has("churn_probability"):
+            where += (" AND " if where else " WHERE ") + "churn_probability IS NOT NULL"
+        cur = self.con.cursor()
+        try:
+            order = "risk_rank" if self.has("risk_rank") else "customer_id"
+            df = cur.execute(f"SELECT * FROM customers{where} ORDER BY {order} NULLS LAST, "
+                             f"customer_id LIMIT {int(limit)}", params).fetch_df()
+        finally:
+            cur.close()
+        return _records(df)
+
+    def customer(self, customer_id: str, *, owner_id: str | None) -> dict[str, Any] | None:
+        """One customer's row, or None when it does not exist *or* is outside the
+        caller's customers (``owner_id``): the two are indistinguishable on purpose."""
+        where, params = self._where(owner_id=owner_id)
+        where += (" AND " if where else " WHERE ") + "customer_id = ?"
+        cur = self.con.cursor()
+        try:
+            rows = _records(cur.execute(f"SELECT * FROM customers{where}",
+                                        [*params, customer_id]).fetch_df())
+        finally:
+            cur.close()
+        return rows[0] if rows else None
+
+    def history(self, table: str, customer_id: str, *, limit: int = 500
+                ) -> list[dict[str, Any]]:
+        """One customer's rows of a history table (oldest first, at most ``limit``).
+        Callers check the customer is visible first (:meth:`customer`)."""
+        path = self.history_files.get(table)
+        if path is None:
+            return []
+        cur = self.con.cursor()
+        try:
+            df = cur.execute(f"SELECT * FROM read_parquet({_q(path)}) WHERE customer_id = ? "
+                             f"LIMIT {int(limit)}", [customer_id]).fetch_df()
+        finally:
+            cur.close()
+        return _records(df)
+
+    def count_by(self, column: str, *, owner_id: str | None) -> list[dict[str, Any]]:
+        """Active customers, risk and value at risk per value of ``column``."""
+        if not self.has(column):
+            return []
+        where, params = self._where(owner_id=owner_id)
+        risk = "avg(churn_probability)" if self.has("churn_probability") else "NULL"
+        var = "sum(value_at_risk)" if self.has("value_at_risk") else "NULL"
+        active = ("count(churn_probability)" if self.has("churn_probability")
+                  else "count(*)")
+        cur = self.con.cursor()
+        try:
+            df = cur.execute(
+                f'SELECT "{column}" AS key, count(*) AS customers, {active} AS active, '
+                f"{risk} AS mean_risk, {var} AS value_at_risk FROM customers{where} "
+                "GROUP BY 1 ORDER BY 1 NULLS LAST", params).fetch_df()
+        finally:
+            cur.close()
+        return _records(df)
+
+    def close(self) -> None:
+        self.con.close()
+
+
+def _plain(value: Any) -> Any:
+    """JSON-ready: dates as ISO text (a midnight timestamp as a date), NaN/NaT as None."""
+    import datetime as dt
+
+    import pandas as pd
+
+    if value is None or value is pd.NaT:
+        return None
+    if isinstance(value, pd.Timestamp | dt.datetime):
+        if pd.isna(value):
+            return None
+        ts = pd.Timestamp(value)
+        return ts.date().isoformat() if ts == ts.normalize() else ts.isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if hasattr(value, "item"):  # numpy scalars
+        value = value.item()
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    return value
+
+
+def _records(df: Any) -> list[dict[str, Any]]:
+    return [{k: _plain(v) for k, v in row.items()} for row in df.to_dict(orient="records")]
+
+
+class Store:
+    """The current snapshot of one workspace, rebuilt when its sources change (checked
+    at most every ``check_seconds``), shared by every request of a server."""
+
+    def __init__(self, ws: Workspace, *, check_seconds: float = 2.0):
+        self.ws = ws
+        self.check_seconds = check_seconds
+        self._lock = threading.Lock()
+        self._snap: Snapshot | None = None
+        self._src: dict[str, Any] | None = None
+        self._checked = 0.0
+
+    def current(self) -> Snapshot:
+        import time
+
+        now = time.monotonic()
+        snap = self._snap
+        if snap is not None and now - self._checked < self.check_seconds:
+            return snap
+        with self._lock:
+            if self._snap is not None and time.monotonic() - self._checked < self.check_seconds:
+                return self._snap
+            src = sources(self.ws)
+            if self._snap is None or src != self._src:
+                folder = _find_snapshot(self.ws, src) or build_snapshot(self.ws, src)
+                old, self._snap, self._src = self._snap, Snapshot.open(folder), src
+                if old is not None:
+                    old.close()
+            self._checked = time.monotonic()
+            return self._snap  # type: ignore[return-value]
+
+    def refresh(self) -> Snapshot:
+        """Check the sources now (after an import made by this server)."""
+        self._checked = 0.0
+        return self.current()
