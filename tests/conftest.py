@@ -52,3 +52,19 @@ def trained_telecom(demo_sources, tmp_path_factory):
     pdata = open_data(ws)
     train_job(ws, data=pdata)
     return ws, data, pdata
+
+
+@pytest.fixture(scope="session")
+def web_source(trained_telecom, tmp_path_factory) -> Path:
+    """The telecom demo workspace after the main job (scores, value, reasons, plan) with
+    its web snapshot built: copy it before changing it (:func:`web`)."""
+    from churnradar.pipeline import build_report
+    from churnradar.web.store import Store
+
+    ws, _data, pdata = trained_telecom
+    dst = tmp_path_factory.mktemp("web") / "ws"
+    shutil.copytree(ws.root, dst)
+    wsc = Workspace.open(dst)
+    build_report(wsc, lang="zh-CN", data=pdata)
+    Store(wsc).current().close()
+    return dst

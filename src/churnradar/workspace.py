@@ -13,6 +13,7 @@ import datetime as dt
 import hashlib
 import json
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -78,41 +79,52 @@ class Workspace:
         ``value`` is written as a TOML literal (strings quoted, dates bare). The new
         file is validated before it replaces the old one.
         """
+        self.set_settings({(section, key): value})
+
+    def set_settings(self, changes: Mapping[tuple[str | None, str],
+                                            str | int | float | bool | dt.date]) -> None:
+        """Set several keys of ``churnradar.toml`` at once (``{(section, key): value}``,
+        section ``None`` for a top-level key), keeping the file's comments.
+
+        The keys are validated together and written in one atomic replace: either all
+        change or, on a :class:`~churnradar.exceptions.SettingsError`, none (the file is
+        left byte-for-byte as it was).
+        """
         import re
+        import tomllib
 
         from churnradar.settings import parse_settings
 
-        if isinstance(value, bool):
-            literal = "true" if value else "false"
-        elif isinstance(value, int | float):
-            literal = repr(value)
-        elif isinstance(value, dt.date):
-            literal = value.isoformat()
-        else:
-            literal = json.dumps(value, ensure_ascii=False)
         lines = self.settings_path.read_text(encoding="utf-8").splitlines()
         header = re.compile(r"^\s*\[([^\]]+)\]")
-        current: str | None = None
-        pattern = re.compile(rf"^\s*#?\s*{re.escape(key)}\s*=")
-        insert_at = None if section else 0
-        for i, line in enumerate(lines):
-            m = header.match(line)
-            if m:
-                current = m.group(1).strip()
-                if current == section:
-                    insert_at = i + 1
-                continue
-            if current == section and pattern.match(line):
-                lines[i] = f"{key} = {literal}"
-                break
-        else:
-            if insert_at is None:
-                lines += ["", f"[{section}]"]
-                insert_at = len(lines)
-            lines.insert(insert_at, f"{key} = {literal}")
+        for (section, key), value in changes.items():
+            if isinstance(value, bool):
+                literal = "true" if value else "false"
+            elif isinstance(value, int | float):
+                literal = repr(value)
+            elif isinstance(value, dt.date):
+                literal = value.isoformat()
+            else:
+                literal = json.dumps(value, ensure_ascii=False)
+            current: str | None = None
+            pattern = re.compile(rf"^\s*#?\s*{re.escape(key)}\s*=")
+            insert_at = None if section else 0
+            for i, line in enumerate(lines):
+                m = header.match(line)
+                if m:
+                    current = m.group(1).strip()
+                    if current == section:
+                        insert_at = i + 1
+                    continue
+                if current == section and pattern.match(line):
+                    lines[i] = f"{key} = {literal}"
+                    break
+            else:
+                if insert_at is None:
+                    lines += ["", f"[{section}]"]
+                    insert_at = len(lines)
+                lines.insert(insert_at, f"{key} = {literal}")
         text = "\n".join(lines) + "\n"
-        import tomllib
-
         settings = parse_settings(tomllib.loads(text), source=self.settings_path.name)
         atomic_write_text(self.settings_path, text)
         self.settings = settings

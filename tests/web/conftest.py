@@ -98,22 +98,6 @@ SECRET = "test-secret-" + "x" * 40
 PASSWORD = "correct horse battery"
 
 
-@pytest.fixture(scope="session")
-def web_source(trained_telecom, tmp_path_factory) -> Path:
-    """The telecom demo workspace after the main job (scores, value, reasons, plan) with
-    its web snapshot built: copy it before changing it (:func:`web`)."""
-    from churnradar.pipeline import build_report
-    from churnradar.web.store import Store
-
-    ws, _data, pdata = trained_telecom
-    dst = tmp_path_factory.mktemp("web") / "ws"
-    shutil.copytree(ws.root, dst)
-    wsc = Workspace.open(dst)
-    build_report(wsc, lang="zh-CN", data=pdata)
-    Store(wsc).current().close()
-    return dst
-
-
 def owners(root: Path) -> list[str]:
     """The owner_ids of the demo's customers, most customers first."""
     import pandas as pd
@@ -202,7 +186,7 @@ def web(request, web_source, tmp_path, monkeypatch) -> Iterator[WebApp]:
         yield WebApp(root=root, app=app, backend=backend, sam_owner=own[0], sue_owner=own[1])
     finally:
         app.state.engine.dispose()
-        app.state.store.current().close()
+        app.state.store.close()
         if admin is not None:
             with admin.connect() as conn:
                 conn.exec_driver_sql(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')

@@ -42,6 +42,19 @@ def _date(value: str | None) -> dt.date | None:
         raise InputError(key="err_as_of", value=value) from None
 
 
+def _with_lang(sub: typer.Typer, Lang: object) -> typer.Typer:
+    """Let a command group accept ``--lang`` before its command (``churnradar value
+    --help --lang en``): the language is read ahead of parsing (cli.common.
+    lang_from_argv), so the group only has to accept the option."""
+    if sub.registered_callback is None:
+
+        @sub.callback()
+        def _group(lang: Lang = None) -> None:  # type: ignore[valid-type]
+            """(accepts --lang)"""
+
+    return sub
+
+
 def build_app(lang: str) -> typer.Typer:
     """The Typer application with help texts in ``lang``.
 
@@ -266,13 +279,14 @@ def build_app(lang: str) -> typer.Typer:
     # --- predict ---------------------------------------------------------------------
     from churnradar.cli.predict import build_predict_app
 
-    app.add_typer(build_predict_app(app_lang, h, Dir, Lang), name="predict")
+    app.add_typer(_with_lang(build_predict_app(app_lang, h, Dir, Lang), Lang),
+                  name="predict")
 
     # --- value ---------------------------------------------------------------------
     from churnradar.cli.survival import register_survival
     from churnradar.cli.value import build_value_app
 
-    app.add_typer(build_value_app(app_lang, h, Dir, Lang), name="value")
+    app.add_typer(_with_lang(build_value_app(app_lang, h, Dir, Lang), Lang), name="value")
     register_survival(app, app_lang, h, Dir, Lang)
 
     # --- reasons and the retention plan -------------------------------------------
@@ -285,7 +299,7 @@ def build_app(lang: str) -> typer.Typer:
     # --- the web app's users ------------------------------------------------------
     from churnradar.cli.user import build_user_app
 
-    app.add_typer(build_user_app(app_lang, h, Dir, Lang), name="user")
+    app.add_typer(_with_lang(build_user_app(app_lang, h, Dir, Lang), Lang), name="user")
 
     # --- the web app ---------------------------------------------------------------
     from churnradar.cli.serve import register_serve

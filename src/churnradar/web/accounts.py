@@ -15,11 +15,12 @@ import datetime as dt
 import hashlib
 import json
 import secrets
+from dataclasses import dataclass
 from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -168,3 +169,166 @@ def user_for_token(session: Session, *, token: str) -> User | None:
         row.last_used_at = now
         session.flush()
     return user
+
+
+# --- user administration (the admin pages) ----------------------------------------------
+def list_users(session: Session) -> list[User]:
+    """Every user, active or not, by name."""
+    return list(session.scalars(select(User).order_by(User.name)))
+
+
+def _existing_user(session: Session, name: str) -> User:
+    user = get_user(session, name=name)
+    if user is None:
+        raise InputError(key="web_ad_err_no_user", name=name)
+    return user
+
+
+def _other_active_admins(session: Session, user: User) -> int:
+    """Active admins other than ``user``, their rows locked (PostgreSQL) so that two
+    concurrent changes cannot both remove "the other" admin."""
+    rows = session.scalars(select(User.id).where(User.role == "admin", User.active.is_(True),
+                                                 User.id != user.id).with_for_update())
+    return len(list(rows))
+
+
+def _sign_out(session: Session, user: User) -> None:
+    from churnradar.web.sessions import end_user_sessions  # sessions imports this module
+
+    end_user_sessions(session, user_id=user.id)
+
+
+def set_role(session: Session, *, name: str, role: str, owner_id: str | None,
+             actor: User | None = None) -> User:
+    """Change the role and ``owner_id`` of user ``name``. Their sessions end (their
+    rights changed: they sign in again). No change, no audit row.
+
+    Raises
+    ------
+    InputError
+        No such user; an unknown role; ``sales`` without ``owner_id``; an admin changing
+        their own role; the last active admin losing the role.
+    """
+    user = _existing_user(session, name)
+    owner_id = owner_id.strip() if owner_id else None
+    if role not in ROLES:
+        raise InputError(key="web_err_role", role=role, choices=", ".join(ROLES))
+    if role == "sales" and not owner_id:
+        raise InputError(key="web_ad_err_sales_owner", name=name)
+    if owner_id is not None and len(owner_id) > MAX_NAME_LENGTH:
+        raise InputError(key="web_ad_err_owner_id", max=MAX_NAME_LENGTH)
+    if role == user.role and owner_id == user.owner_id:
+        return user
+    if role != user.role:
+        if actor is not None and actor.id == user.id:
+            raise InputError(key="web_ad_err_own_role")
+        if user.role == "admin" and user.active and _other_active_admins(session, user) == 0:
+            raise InputError(key="web_ad_err_last_admin", name=name)
+    detail = {"role": [user.role, role], "owner_id": [user.owner_id, owner_id]}
+    user.role, user.owner_id = role, owner_id
+    session.flush()
+    _sign_out(session, user)
+    audit(session, user=actor, action="user.role", target=f"user:{name}", detail=detail)
+    return user
+
+
+def set_active(session: Session, *, name: str, active: bool,
+               actor: User | None = None) -> User:
+    """Deactivate (``active=False``: signed out everywhere, API tokens stop working, the
+    password no longer signs in) or reactivate user ``name``.
+
+    Raises
+    ------
+    InputError
+        No such user; an admin deactivating themself; the last active admin.
+    """
+    user = _existing_user(session, name)
+    if user.active == active:
+        return user
+    if not active:
+        if actor is not None and actor.id == user.id:
+            raise InputError(key="web_ad_err_self_deactivate")
+        if user.role == "admin" and _other_active_admins(session, user) == 0:
+            raise InputError(key="web_ad_err_last_admin", name=name)
+    user.active = active
+    session.flush()
+    if not active:
+        _sign_out(session, user)
+    audit(session, user=actor, action="user.activate" if active else "user.deactivate",
+          target=f"user:{name}")
+    return user
+
+
+def set_password(session: Session, *, name: str, password: str,
+                 actor: User | None = None) -> User:
+    """Give user ``name`` a new password; their sessions end (they sign in again).
+
+    Raises
+    ------
+    InputError
+        No such user; a password shorter than 8 characters.
+    """
+    user = _existing_user(session, name)
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise InputError(key="web_err_password_short", min=MIN_PASSWORD_LENGTH)
+    user.password_hash = hash_password(password)
+    session.flush()
+    _sign_out(session, user)
+    audit(session, user=actor, action="user.password", target=f"user:{name}")
+    return user
+
+
+# --- reading the audit log ----------------------------------------------------------------
+@dataclass
+class AuditEntry:
+    """One audit row with the name of who did it (None: the command line or the system)."""
+
+    id: int
+    at: dt.datetime
+    user: str | None
+    action: str
+    target: str
+    detail: dict[str, Any]
+
+
+@dataclass
+class AuditPage:
+    rows: list[AuditEntry]
+    total: int
+    page: int
+    per_page: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+
+def list_audit(session: Session, *, action: str | None = None, user: str | None = None,
+               page: int = 1, per_page: int = 50) -> AuditPage:
+    """The audit log, newest first, one page; ``action`` and ``user`` (a user name)
+    filter it."""
+    page, per_page = max(1, page), min(max(1, per_page), 500)
+    where = []
+    if action:
+        where.append(AuditLog.action == action)
+    if user:
+        where.append(User.name == user)
+    base = select(AuditLog, User.name).outerjoin(User, User.id == AuditLog.user_id).where(*where)
+    total = session.scalar(select(func.count()).select_from(base.subquery())) or 0
+    result = session.execute(base.order_by(AuditLog.at.desc(), AuditLog.id.desc())
+                             .offset((page - 1) * per_page).limit(per_page))
+    rows = []
+    for log, who in result:
+        try:
+            detail = json.loads(log.detail or "{}")
+        except ValueError:
+            detail = {"text": log.detail}
+        rows.append(AuditEntry(id=log.id, at=log.at, user=who, action=log.action,
+                               target=log.target,
+                               detail=detail if isinstance(detail, dict) else {"value": detail}))
+    return AuditPage(rows=rows, total=int(total), page=page, per_page=per_page)
+
+
+def audit_actions(session: Session) -> list[str]:
+    """The actions found in the audit log (for the filter)."""
+    return list(session.scalars(select(AuditLog.action).distinct().order_by(AuditLog.action)))

@@ -10,11 +10,14 @@ Pages are server-rendered (Jinja2) with Plotly served from the installed plotly 
 
 from __future__ import annotations
 
+import json
 import os
 from importlib import import_module
 from pathlib import Path
 
 from fastapi import FastAPI, HTTPException, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -73,6 +76,15 @@ def create_app(workspace: str | Path, settings: WebSettings | None = None) -> Fa
                               "(`churnradar user token DIR NAME`).",
                   docs_url="/docs", redoc_url=None, openapi_url="/openapi.json")
     api.state = app.state  # one workspace, engine and store for both
+
+    @api.exception_handler(RequestValidationError)
+    def invalid_request(_request: Request, exc: RequestValidationError) -> Response:
+        # FastAPI's own handler echoes the input as UTF-8 and fails (500) on a lone
+        # surrogate ("\ud800" in a JSON body): escape everything non-ASCII instead
+        body = json.dumps({"detail": jsonable_encoder(exc.errors())}, ensure_ascii=True,
+                          default=str)
+        return Response(body, status_code=422, media_type="application/json")
+
     for name in API_ROUTERS:
         try:
             module = import_module(f"churnradar.web.api.{name}")

@@ -43,6 +43,8 @@ class WebSettings(BaseSettings):
     login_window_seconds: int = 15 * 60
     #: rows per page of the customer lists
     page_size: int = 50
+    #: the largest file the import page accepts, in MB
+    max_upload_mb: int = 200
 
     def checked(self) -> WebSettings:
         """These settings with a usable secret, or :class:`SettingsError` saying why not."""

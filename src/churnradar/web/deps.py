@@ -123,6 +123,7 @@ async def csrf_check(request: Request) -> None:
         form = await request.form()
         value = form.get(CSRF_FIELD)
         sent = value if isinstance(value, str) else None
+    expected: str | None
     if auth is not None and auth.web is not None:
         expected = auth.web.csrf
     else:  # the sign-in form: bound to the anonymous cookie

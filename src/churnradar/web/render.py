@@ -28,6 +28,7 @@ NAV: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("/import", "web_nav_import", ("admin",)),
     ("/settings", "web_nav_settings", ("admin",)),
     ("/users", "web_nav_users", ("admin",)),
+    ("/audit", "web_nav_audit", ("admin",)),
 )
 
 
@@ -58,8 +59,8 @@ def render(request: Request, template: str, context: dict[str, Any] | None = Non
     ctx: dict[str, Any] = {
         "request": request, "lang": lang, "languages": i18n.LANGUAGES, "_": _,
         "user": user, "csrf": csrf,
-        "csrf_field": Markup('<input type="hidden" name="%s" value="%s">'
-                             % (CSRF_FIELD, Markup.escape(csrf))),
+        "csrf_field": Markup(f'<input type="hidden" name="{CSRF_FIELD}" '
+                             f'value="{Markup.escape(csrf)}">'),
         "nav": [(p, k) for p, k, roles in NAV if user is not None and user.role in roles],
         "fmt_int": lambda v: i18n.fmt_int(v, lang),
         "fmt_num": lambda v, d=2: i18n.fmt_num(v, lang, d),

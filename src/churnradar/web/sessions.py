@@ -18,6 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
+import json
 import secrets
 
 from itsdangerous import BadSignature, URLSafeTimedSerializer
@@ -108,7 +109,7 @@ def recent_failures(session: Session, *, name: str, address: str, window_seconds
 
 
 def _addr_detail(address: str) -> str:
-    return '{"address": "%s"}' % address.replace('"', "")
+    return json.dumps({"address": address}, sort_keys=True)
 
 
 def record_failure(session: Session, *, name: str, address: str) -> None:

@@ -127,10 +127,14 @@ def build_snapshot(ws: Workspace, src: dict[str, Any] | None = None) -> Path:
                          "USING (customer_id)")
             cols.append("s.* EXCLUDE (customer_id)")
         if "value" in src:
+            value = _q(p(src["value"]))
+            # amount_per_month: contractual customers only (not in a dealers workspace)
+            has_amount = "amount_per_month" in {r[0] for r in con.execute(
+                f"DESCRIBE SELECT * FROM read_parquet({value})").fetchall()}
             joins.append(
                 "LEFT JOIN (SELECT customer_id, clv, value_tier, value_at_risk, "
-                "action AS value_action, amount_per_month "
-                f"FROM read_parquet({_q(p(src['value']))})) v USING (customer_id)")
+                "action AS value_action" + (", amount_per_month" if has_amount else "")
+                + f" FROM read_parquet({value})) v USING (customer_id)")
             cols.append("v.* EXCLUDE (customer_id)")
         if "plan" in src:
             joins.append(
@@ -308,17 +312,44 @@ class Snapshot:
             cur.close()
         return rows[0] if rows else None
 
-    def history(self, table: str, customer_id: str, *, limit: int = 500
-                ) -> list[dict[str, Any]]:
-        """One customer's rows of a history table (oldest first, at most ``limit``).
-        Callers check the customer is visible first (:meth:`customer`)."""
+    def history(self, table: str, customer_id: str, *, limit: int = 500,
+                newest_first: bool = False) -> list[dict[str, Any]]:
+        """One customer's rows of a history table (oldest first, or the newest first
+        with ``newest_first``; at most ``limit``). Callers check the customer is
+        visible first (:meth:`customer`)."""
         path = self.history_files.get(table)
+        if path is None:
+            return []
+        order = f' ORDER BY "{HISTORY_TABLES.get(table, "as_of")}" DESC' if newest_first else ""
+        cur = self.con.cursor()
+        try:
+            df = cur.execute(f"SELECT * FROM read_parquet({_q(path)}) WHERE customer_id = ?"
+                             f"{order} LIMIT {int(limit)}", [customer_id]).fetch_df()
+        finally:
+            cur.close()
+        return _records(df)
+
+    def history_by_month(self, table: str, customer_id: str, *, by: str,
+                         value: str | None = None) -> list[dict[str, Any]]:
+        """One customer's rows of a history table per month and value of ``by``:
+        ``month`` (first day), ``key``, ``rows`` and ``total`` (the sum of ``value``,
+        else None) — e.g. the events per type and month, however many there are."""
+        path = self.history_files.get(table)
+        time_col = HISTORY_TABLES.get(table, "as_of")
         if path is None:
             return []
         cur = self.con.cursor()
         try:
-            df = cur.execute(f"SELECT * FROM read_parquet({_q(path)}) WHERE customer_id = ? "
-                             f"LIMIT {int(limit)}", [customer_id]).fetch_df()
+            cols = {r[0] for r in cur.execute(
+                f"DESCRIBE SELECT * FROM read_parquet({_q(path)})").fetchall()}
+            if by not in cols or time_col not in cols:
+                return []
+            total = f'sum("{value}")' if value is not None and value in cols else "NULL"
+            df = cur.execute(
+                f'SELECT CAST(date_trunc(\'month\', "{time_col}") AS DATE) AS month, '
+                f'CAST("{by}" AS VARCHAR) AS key, count(*) AS rows, {total} AS total '
+                f"FROM read_parquet({_q(path)}) WHERE customer_id = ? GROUP BY 1, 2 "
+                "ORDER BY 1, 2", [customer_id]).fetch_df()
         finally:
             cur.close()
         return _records(df)
@@ -373,8 +404,14 @@ def _records(df: Any) -> list[dict[str, Any]]:
 
 
 class Store:
-    """The current snapshot of one workspace, rebuilt when its sources change (checked
-    at most every ``check_seconds``), shared by every request of a server."""
+    """The current snapshot of one workspace, shared by every request of a server.
+
+    The sources are checked at most every ``check_seconds``. When they changed, a new
+    snapshot is built in a background thread while requests go on reading the previous
+    one (a build takes seconds to minutes on a large workspace); only the very first
+    snapshot is waited for. :meth:`refresh` (after an import made by this server)
+    builds at once and waits.
+    """
 
     def __init__(self, ws: Workspace, *, check_seconds: float = 2.0):
         self.ws = ws
@@ -383,27 +420,70 @@ class Store:
         self._snap: Snapshot | None = None
         self._src: dict[str, Any] | None = None
         self._checked = 0.0
+        self._building: threading.Thread | None = None
+        #: the error of the last background build, if it failed (shown by the pages)
+        self.build_error: Exception | None = None
+
+    def _open(self, src: dict[str, Any]) -> Snapshot:
+        folder = _find_snapshot(self.ws, src) or build_snapshot(self.ws, src)
+        return Snapshot.open(folder)
+
+    def _swap(self, snap: Snapshot, src: dict[str, Any]) -> None:
+        # not closed here: requests still reading the old snapshot hold it, and its
+        # in-memory database goes when the last of them lets go
+        self._snap, self._src = snap, src
+
+    def _build_in_background(self, src: dict[str, Any]) -> None:
+        def work() -> None:
+            try:
+                snap = self._open(src)
+            except Exception as exc:  # noqa: BLE001 - kept and shown, the old one serves
+                self.build_error = exc
+                return
+            with self._lock:
+                self.build_error = None
+                self._swap(snap, src)
+
+        self._building = threading.Thread(target=work, name="churnradar-snapshot",
+                                          daemon=True)
+        self._building.start()
+
+    @property
+    def building(self) -> bool:
+        return self._building is not None and self._building.is_alive()
 
     def current(self) -> Snapshot:
         import time
 
-        now = time.monotonic()
         snap = self._snap
-        if snap is not None and now - self._checked < self.check_seconds:
+        if snap is not None and time.monotonic() - self._checked < self.check_seconds:
             return snap
         with self._lock:
-            if self._snap is not None and time.monotonic() - self._checked < self.check_seconds:
+            if (self._snap is not None
+                    and time.monotonic() - self._checked < self.check_seconds):
                 return self._snap
             src = sources(self.ws)
-            if self._snap is None or src != self._src:
-                folder = _find_snapshot(self.ws, src) or build_snapshot(self.ws, src)
-                old, self._snap, self._src = self._snap, Snapshot.open(folder), src
-                if old is not None:
-                    old.close()
+            if self._snap is None:
+                self._swap(self._open(src), src)
+            elif src != self._src and not self.building:
+                self._build_in_background(src)
             self._checked = time.monotonic()
             return self._snap  # type: ignore[return-value]
 
     def refresh(self) -> Snapshot:
-        """Check the sources now (after an import made by this server)."""
-        self._checked = 0.0
-        return self.current()
+        """Check the sources now and, if they changed, build and wait."""
+        if self._building is not None:
+            self._building.join()
+        with self._lock:
+            src = sources(self.ws)
+            if self._snap is None or src != self._src:
+                self._swap(self._open(src), src)
+            self._checked = __import__("time").monotonic()
+            return self._snap  # type: ignore[return-value]
+
+    def close(self) -> None:
+        if self._building is not None:
+            self._building.join()
+        if self._snap is not None:
+            self._snap.close()
+            self._snap = None
