@@ -25,6 +25,7 @@ from __future__ import annotations
 import json
 import math
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -245,8 +246,11 @@ class Snapshot:
             clauses.append("risk_tier = ?")
             params.append(risk_tier)
         if q:
-            clauses.append("(customer_id ILIKE ? OR CAST(name AS VARCHAR) ILIKE ?)")
-            params += [f"%{q}%", f"%{q}%"]
+            # the text as typed: % and _ are not wildcards
+            like = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+            clauses.append("(customer_id ILIKE ? ESCAPE '\\' "
+                           "OR CAST(name AS VARCHAR) ILIKE ? ESCAPE '\\')")
+            params += [like, like]
         for col, value in (extra or {}).items():
             if value and self.has(col):
                 clauses.append(f'CAST("{col}" AS VARCHAR) = ?')
@@ -284,8 +288,10 @@ class Snapshot:
 
     def iter_customers(self, *, owner_id: str | None, risk_tier: str | None = None,
                        q: str | None = None, filters: dict[str, str] | None = None,
-                       limit: int = 1_048_575) -> list[dict[str, Any]]:
-        """Every matching customer in risk order, up to ``limit`` (an Excel sheet's rows)."""
+                       limit: int = 1_048_575, batch: int = 10_000
+                       ) -> Iterator[dict[str, Any]]:
+        """Every matching customer in risk order, up to ``limit`` (an Excel sheet's
+        rows), fetched ``batch`` rows at a time (memory stays flat for an export)."""
         where, params = self._where(owner_id=owner_id, risk_tier=risk_tier, q=q,
                                     extra=filters)
         if self.has("churn_probability"):
@@ -293,11 +299,15 @@ class Snapshot:
         cur = self.con.cursor()
         try:
             order = "risk_rank" if self.has("risk_rank") else "customer_id"
-            df = cur.execute(f"SELECT * FROM customers{where} ORDER BY {order} NULLS LAST, "
-                             f"customer_id LIMIT {int(limit)}", params).fetch_df()
+            cur.execute(f"SELECT * FROM customers{where} ORDER BY {order} NULLS LAST, "
+                        f"customer_id LIMIT {int(limit)}", params)
+            while True:
+                df = cur.fetch_df_chunk()
+                if df is None or len(df) == 0:
+                    break
+                yield from _records(df)
         finally:
             cur.close()
-        return _records(df)
 
     def customer(self, customer_id: str, *, owner_id: str | None) -> dict[str, Any] | None:
         """One customer's row, or None when it does not exist *or* is outside the
