@@ -30,7 +30,7 @@ def register_serve(app: typer.Typer, lang: str, h: Any, Dir: Any, Lang: Any) -> 
             from churnradar.web.config import WebSettings
         except ModuleNotFoundError as exc:
             raise WorkspaceError(key="web_err_extra", module=exc.name or "fastapi") from None
-        settings = WebSettings(**({"dev": True} if dev else {}))
+        settings = WebSettings(dev=True) if dev else WebSettings()
         web = create_app(ws.root, settings)
         with console.status(t("web_serve_snapshot", lg)):
             snap = web.state.store.current()
