@@ -274,7 +274,8 @@ def test_a_refused_import_names_the_problem_and_leaves_the_table_byte_for_byte(w
 
 
 def test_an_upload_over_the_size_limit_is_refused(web, monkeypatch):
-    monkeypatch.setattr(admin, "MAX_UPLOAD_MB", 1)
+    monkeypatch.setattr(web.app.state, "settings",
+                        web.app.state.settings.model_copy(update={"max_upload_mb": 1}))
     c, csrf = _admin(web)
     table = web.root / "data" / "customers.parquet"
     before = _sha(table)

@@ -57,14 +57,14 @@ def test_session_fixation_a_planted_session_id_is_never_promoted(web):
     attacker = web.client()
     login(attacker, "sue")
     planted = attacker.cookies.get(SESSION_COOKIE)
-    victim = web.client()
-    victim.cookies.set(SESSION_COOKIE, planted)
+    victim = web.client(cookies={SESSION_COOKIE: planted})
     page = victim.get("/login")
     r = victim.post("/login", data={"username": "mia", "password": PASSWORD,
                                     "csrf_token": csrf_of(page.text)},
                     follow_redirects=False)
     assert r.status_code == 303
-    assert victim.cookies.get(SESSION_COOKIE) != planted
+    issued = r.cookies.get(SESSION_COOKIE)
+    assert issued and issued != planted
     # the planted id was ended at sign-in: the attacker holds nothing now
     assert attacker.get("/overview", follow_redirects=False).status_code == 303
 

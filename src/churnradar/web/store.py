@@ -129,13 +129,15 @@ def build_snapshot(ws: Workspace, src: dict[str, Any] | None = None) -> Path:
             cols.append("s.* EXCLUDE (customer_id)")
         if "value" in src:
             value = _q(p(src["value"]))
-            # amount_per_month: contractual customers only (not in a dealers workspace)
+            # amount_per_month: contractual customers only (null in a dealers workspace)
             has_amount = "amount_per_month" in {r[0] for r in con.execute(
                 f"DESCRIBE SELECT * FROM read_parquet({value})").fetchall()}
+            amount = "amount_per_month" if has_amount else (
+                "CAST(NULL AS DOUBLE) AS amount_per_month")
             joins.append(
                 "LEFT JOIN (SELECT customer_id, clv, value_tier, value_at_risk, "
-                "action AS value_action" + (", amount_per_month" if has_amount else "")
-                + f" FROM read_parquet({value})) v USING (customer_id)")
+                f"action AS value_action, {amount} "
+                f"FROM read_parquet({value})) v USING (customer_id)")
             cols.append("v.* EXCLUDE (customer_id)")
         if "plan" in src:
             joins.append(

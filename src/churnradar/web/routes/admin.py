@@ -43,8 +43,6 @@ Admin = Annotated[Auth, require_role("admin")]
 #: where uploads wait for their import, and reject reports for download (in the workspace)
 UPLOAD_DIR = ".web-uploads"
 REJECTS_SUBDIR = "rejects"
-#: the largest upload accepted; a WebSettings ``max_upload_mb`` overrides it
-MAX_UPLOAD_MB = 200
 #: reject rows shown on the page (the full report is a download)
 REJECTS_SHOWN = 20
 #: reject reports kept for download (older ones are removed at the next import)
@@ -58,8 +56,7 @@ _REJECTS_NAME = re.compile(r"^[a-z_]{1,40}-[A-Za-z0-9_-]{16,64}\.csv$")
 
 # --- import ------------------------------------------------------------------------------
 def _upload_limit(request: Request) -> int:
-    mb = getattr(request.app.state.settings, "max_upload_mb", None) or MAX_UPLOAD_MB
-    return int(mb) * 1024 * 1024
+    return int(request.app.state.settings.max_upload_mb) * 1024 * 1024
 
 
 def upload_size_check(request: Request) -> None:
