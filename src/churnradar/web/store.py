@@ -28,12 +28,14 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import duckdb
 
 from churnradar.fsutil import atomic_write_text
 from churnradar.workspace import Workspace
+
+T = TypeVar("T")
 
 HISTORY_TABLES: dict[str, str] = {
     "subscriptions": "start_date", "transactions": "date", "events": "time",
@@ -194,10 +196,10 @@ def _find_snapshot(ws: Workspace, src: dict[str, Any]) -> Path | None:
 
 
 @dataclass
-class CustomerPage:
-    """One page of a customer list."""
+class Page(Generic[T]):
+    """One page of a list (customers, tasks): its rows and where it stands."""
 
-    rows: list[dict[str, Any]]
+    rows: list[T]
     total: int
     page: int
     per_page: int
@@ -205,6 +207,10 @@ class CustomerPage:
     @property
     def pages(self) -> int:
         return max(1, math.ceil(self.total / self.per_page))
+
+
+#: a page of customer rows
+CustomerPage = Page[dict[str, Any]]
 
 
 @dataclass

@@ -40,7 +40,6 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import logging
-import math
 import tempfile
 from collections.abc import Collection
 from dataclasses import dataclass
@@ -60,6 +59,7 @@ from churnradar.exceptions import ChurnRadarError, InputError
 from churnradar.settings import RetentionSettings
 from churnradar.web.accounts import audit
 from churnradar.web.models import GROUPS, Task, User, utcnow
+from churnradar.web.store import Page
 from churnradar.workspace import Workspace
 
 log = logging.getLogger(__name__)
@@ -98,18 +98,8 @@ class NoPlan(InputError):
     """The workspace has no retention plan run to create tasks from."""
 
 
-@dataclass
-class TaskPage:
-    """One page of tasks."""
-
-    rows: list[Task]
-    total: int
-    page: int
-    per_page: int
-
-    @property
-    def pages(self) -> int:
-        return max(1, math.ceil(self.total / self.per_page))
+#: a page of tasks
+TaskPage = Page[Task]
 
 
 @dataclass
