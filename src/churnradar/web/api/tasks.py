@@ -134,9 +134,11 @@ def _lang(request: Request) -> str:
 def list_tasks(
     auth: ApiAuth, db: ReadSession,
     status_: Annotated[Status | None, Query(alias="status")] = None,
-    customer_id: Annotated[str | None, Query(max_length=tk.MAX_ID)] = None,
+    customer_id: Annotated[str | None, Query(max_length=tk.MAX_ID),
+                           _text("customer_id", tk.MAX_ID)] = None,
     owner_id: Annotated[str | None, Query(max_length=tk.MAX_ID,
-                                          description="Admins and managers only")] = None,
+                                          description="Admins and managers only"),
+                        _text("owner_id", tk.MAX_ID)] = None,
     overdue: bool = False,
     page: Annotated[int, Query(ge=1, le=tk.MAX_PAGE)] = 1,
     per_page: Annotated[int, Query(ge=1, le=tk.MAX_PER_PAGE)] = 50,
@@ -144,15 +146,10 @@ def list_tasks(
     """The caller's tasks (sales: only their own; admins and managers: all, optionally
     one owner's), due first. The plan's control group is never listed."""
     today = dt.date.today()
-    try:
-        cid = tk.clean_text(customer_id, name="customer_id", max_len=tk.MAX_ID)
-        owner = tk.clean_text(owner_id, name="owner_id", max_len=tk.MAX_ID)
-    except InputError as err:
-        raise HTTPException(422, str(err)) from None
-    result = tk.list_tasks(db, owner_scope=auth.owner_scope, customer_id=cid, status=status_,
-                           overdue_on=today if overdue else None, page=page,
+    result = tk.list_tasks(db, owner_scope=auth.owner_scope, customer_id=customer_id,
+                           status=status_, overdue_on=today if overdue else None, page=page,
                            per_page=per_page,
-                           owner_id=owner if auth.owner_scope is None else None)
+                           owner_id=owner_id if auth.owner_scope is None else None)
     return TaskList(items=[TaskPublic.of(t, today) for t in result.rows], total=result.total,
                     page=result.page, per_page=result.per_page, pages=result.pages)
 
