@@ -21,6 +21,7 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
+from babel import Locale
 from babel import numbers as babel_numbers
 from babel.dates import format_date as babel_format_date
 
@@ -79,6 +80,13 @@ def babel_locale(lang: str | None) -> str:
     return _BABEL_LOCALE[check_language(lang)]
 
 
+@cache
+def _locale(lang: str | None) -> Locale:
+    """The parsed Babel locale of ``lang``: parsing it on every number costs more than
+    formatting the number (a page formats hundreds)."""
+    return Locale.parse(babel_locale(lang))
+
+
 def _missing(value: Any) -> bool:
     return value is None or (isinstance(value, float) and math.isnan(value))
 
@@ -86,32 +94,32 @@ def _missing(value: Any) -> bool:
 def fmt_int(value: Any, lang: str | None = None) -> str:
     if _missing(value):
         return "–"
-    return babel_numbers.format_decimal(round(float(value)), locale=babel_locale(lang))
+    return babel_numbers.format_decimal(round(float(value)), locale=_locale(lang))
 
 
 def fmt_num(value: Any, lang: str | None = None, digits: int = 2) -> str:
     if _missing(value):
         return "–"
     pattern = "#,##0." + "0" * digits if digits else "#,##0"
-    return babel_numbers.format_decimal(value, format=pattern, locale=babel_locale(lang))
+    return babel_numbers.format_decimal(value, format=pattern, locale=_locale(lang))
 
 
 def fmt_pct(value: Any, lang: str | None = None, digits: int = 2) -> str:
     if _missing(value):
         return "–"
     pattern = "#,##0." + "0" * digits + "%" if digits else "#,##0%"
-    return babel_numbers.format_percent(value, format=pattern, locale=babel_locale(lang))
+    return babel_numbers.format_percent(value, format=pattern, locale=_locale(lang))
 
 
 def fmt_money(value: Any, lang: str | None = None, currency: str = "CNY") -> str:
     if _missing(value):
         return "–"
     return babel_numbers.format_currency(
-        value, currency, format="¤#,##0", locale=babel_locale(lang), currency_digits=False
+        value, currency, format="¤#,##0", locale=_locale(lang), currency_digits=False
     )
 
 
 def fmt_date(value: dt.date | None, lang: str | None = None) -> str:
     if value is None:
         return "–"
-    return babel_format_date(value, format="medium", locale=babel_locale(lang))
+    return babel_format_date(value, format="medium", locale=_locale(lang))

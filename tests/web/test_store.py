@@ -155,3 +155,24 @@ def test_reads_go_on_without_errors_while_the_data_is_replaced(ws):
     assert store.current().customer(customers.loc[0, "customer_id"],
                                     owner_id=None)["name"] == "v3"
     store.close()
+
+
+def test_the_default_list_read_by_row_range_equals_the_sorted_query(ws):
+    """Unfiltered risk order is served from row ranges; it must be exactly the page the
+    general query (ORDER BY risk_rank, customer_id with OFFSET) gives."""
+    snap = Store(ws).current()
+    fast_total = snap.customers(owner_id=None, per_page=1).total
+    for page in (1, 2, 7, fast_total // 50 + 1):
+        fast = snap.customers(owner_id=None, page=page, per_page=50)
+        cur = snap.con.cursor()
+        expected = [r[0] for r in cur.execute(
+            "SELECT customer_id FROM customers WHERE churn_probability IS NOT NULL "
+            f"ORDER BY risk_rank, customer_id LIMIT 50 OFFSET {(page - 1) * 50}").fetchall()]
+        cur.close()
+        assert [r["customer_id"] for r in fast.rows] == expected
+    last = snap.customers(owner_id=None, page=fast_total // 50 + 1, per_page=50)
+    assert len(last.rows) == fast_total % 50 or len(last.rows) == 50
+    assert snap.customers(owner_id=None, page=10_000, per_page=50).rows == []
+    assert snap.distinct("grade", owner_id=None) == sorted(
+        ws.read_table("customers").to_pandas()["grade"].dropna().unique().tolist())
+    assert snap.distinct("customer_id", owner_id=None, limit=10) is None

@@ -22,6 +22,7 @@ place.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import math
 import threading
@@ -36,6 +37,7 @@ from churnradar.fsutil import atomic_write_text
 from churnradar.workspace import Workspace
 
 T = TypeVar("T")
+_UNSET = object()
 
 HISTORY_TABLES: dict[str, str] = {
     "subscriptions": "start_date", "transactions": "date", "events": "time",
@@ -222,12 +224,16 @@ class Snapshot:
     columns: list[str]
     metrics: dict[str, Any] | None
     history_files: dict[str, Path] = field(default_factory=dict)
+    #: answers that cannot change within a snapshot (filter choices, segment counts)
+    _memo: dict[tuple[Any, ...], Any] = field(default_factory=dict, repr=False)
 
     @classmethod
     def open(cls, folder: Path) -> Snapshot:
         con = duckdb.connect()
         con.execute("CREATE TABLE customers AS SELECT * FROM read_parquet("
                     f"{_q(folder / 'customers.parquet')})")
+        # one customer's row (the 360 page, the API) by index, not by a scan
+        con.execute("CREATE INDEX ix_customers_customer_id ON customers (customer_id)")
         columns = [r[0] for r in con.execute("DESCRIBE customers").fetchall()]
         src = json.loads((folder / "sources.json").read_text(encoding="utf-8"))
         metrics = None
@@ -281,18 +287,38 @@ class Snapshot:
             "risk_rank" if self.has("risk_rank") else "customer_id")
         page = max(1, int(page))
         per_page = min(max(1, int(per_page)), 500)
+        offset = (page - 1) * per_page
         cur = self.con.cursor()
         try:
-            total = int(cur.execute(f"SELECT count(*) FROM customers{where}",
-                                    params).fetchone()[0])  # type: ignore[index]
+            total = self._count(cur, where, params)
             direction = "DESC" if descending else "ASC"
-            rows = cur.execute(
-                f'SELECT * FROM customers{where} ORDER BY "{sort}" {direction} NULLS LAST, '
-                f"customer_id LIMIT {per_page} OFFSET {(page - 1) * per_page}", params
-            ).fetch_df()
+            if (sort == "risk_rank" and not descending and not params
+                    and (not where or active_only)):
+                # the default list: the table is stored in this very order (scored
+                # customers first, by rank), so a page is a range of row ids — no
+                # sort, and no cost growing with the page number as OFFSET has
+                rows = _fetch(cur.execute(
+                    f"SELECT * FROM customers WHERE rowid >= {offset} AND rowid < "
+                    f"{min(offset + per_page, total)} ORDER BY rowid"))
+            else:
+                rows = _fetch(cur.execute(
+                    f'SELECT * FROM customers{where} ORDER BY "{sort}" {direction} '
+                    f"NULLS LAST, customer_id LIMIT {per_page} OFFSET {offset}", params))
         finally:
             cur.close()
-        return CustomerPage(rows=_records(rows), total=total, page=page, per_page=per_page)
+        return CustomerPage(rows=rows, total=total, page=page, per_page=per_page)
+
+    def _count(self, cur: duckdb.DuckDBPyConnection, where: str, params: list[Any]) -> int:
+        """How many rows match (remembered per snapshot: the answer cannot change)."""
+        key = ("count", where, tuple(params))
+        total = self._memo.get(key)
+        if total is None:
+            if len(self._memo) > 4096:  # many distinct searches: start again
+                self._memo.clear()
+            total = int(cur.execute(f"SELECT count(*) FROM customers{where}",
+                                    params).fetchone()[0])  # type: ignore[index]
+            self._memo[key] = total
+        return int(total)
 
     def iter_customers(self, *, owner_id: str | None, risk_tier: str | None = None,
                        q: str | None = None, filters: dict[str, str] | None = None,
@@ -310,10 +336,10 @@ class Snapshot:
             cur.execute(f"SELECT * FROM customers{where} ORDER BY {order} NULLS LAST, "
                         f"customer_id LIMIT {int(limit)}", params)
             while True:
-                df = cur.fetch_df_chunk()
-                if df is None or len(df) == 0:
+                chunk = _fetch(cur, batch)
+                if not chunk:
                     break
-                yield from _records(df)
+                yield from chunk
         finally:
             cur.close()
 
@@ -324,8 +350,8 @@ class Snapshot:
         where += (" AND " if where else " WHERE ") + "customer_id = ?"
         cur = self.con.cursor()
         try:
-            rows = _records(cur.execute(f"SELECT * FROM customers{where}",
-                                        [*params, customer_id]).fetch_df())
+            rows = _fetch(cur.execute(f"SELECT * FROM customers{where}",
+                                      [*params, customer_id]))
         finally:
             cur.close()
         return rows[0] if rows else None
@@ -341,11 +367,11 @@ class Snapshot:
         order = f' ORDER BY "{HISTORY_TABLES.get(table, "as_of")}" DESC' if newest_first else ""
         cur = self.con.cursor()
         try:
-            df = cur.execute(f"SELECT * FROM read_parquet({_q(path)}) WHERE customer_id = ?"
-                             f"{order} LIMIT {int(limit)}", [customer_id]).fetch_df()
+            return _fetch(cur.execute(
+                f"SELECT * FROM read_parquet({_q(path)}) WHERE customer_id = ?"
+                f"{order} LIMIT {int(limit)}", [customer_id]))
         finally:
             cur.close()
-        return _records(df)
 
     def history_by_month(self, table: str, customer_id: str, *, by: str,
                          value: str | None = None) -> list[dict[str, Any]]:
@@ -363,19 +389,49 @@ class Snapshot:
             if by not in cols or time_col not in cols:
                 return []
             total = f'sum("{value}")' if value is not None and value in cols else "NULL"
-            df = cur.execute(
+            return _fetch(cur.execute(
                 f'SELECT CAST(date_trunc(\'month\', "{time_col}") AS DATE) AS month, '
                 f'CAST("{by}" AS VARCHAR) AS key, count(*) AS rows, {total} AS total '
                 f"FROM read_parquet({_q(path)}) WHERE customer_id = ? GROUP BY 1, 2 "
-                "ORDER BY 1, 2", [customer_id]).fetch_df()
+                "ORDER BY 1, 2", [customer_id]))
         finally:
             cur.close()
-        return _records(df)
 
     def count_by(self, column: str, *, owner_id: str | None) -> list[dict[str, Any]]:
-        """Active customers, risk and value at risk per value of ``column``."""
+        """Active customers, risk and value at risk per value of ``column`` (computed
+        once per snapshot, column and owner)."""
         if not self.has(column):
             return []
+        key = ("count_by", column, owner_id)
+        rows = self._memo.get(key)
+        if rows is None:
+            rows = self._memo[key] = self._count_by(column, owner_id=owner_id)
+        return rows  # type: ignore[no-any-return]
+
+    def distinct(self, column: str, *, owner_id: str | None, limit: int = 200
+                 ) -> list[str] | None:
+        """The values of ``column`` among the caller's customers, sorted (the choices
+        of a filter), or None when there are more than ``limit`` (type it instead)."""
+        if not self.has(column):
+            return []
+        key = ("distinct", column, owner_id, limit)
+        found = self._memo.get(key, _UNSET)
+        if found is not _UNSET:
+            return found  # type: ignore[no-any-return]
+        where, params = self._where(owner_id=owner_id)
+        where += (" AND " if where else " WHERE ") + f'"{column}" IS NOT NULL'
+        cur = self.con.cursor()
+        try:
+            values = [str(r[0]) for r in cur.execute(
+                f'SELECT DISTINCT CAST("{column}" AS VARCHAR) FROM customers{where} '
+                f"ORDER BY 1 LIMIT {int(limit) + 1}", params).fetchall()]
+        finally:
+            cur.close()
+        result = None if len(values) > limit else values
+        self._memo[key] = result
+        return result
+
+    def _count_by(self, column: str, *, owner_id: str | None) -> list[dict[str, Any]]:
         where, params = self._where(owner_id=owner_id)
         risk = "avg(churn_probability)" if self.has("churn_probability") else "NULL"
         var = "sum(value_at_risk)" if self.has("value_at_risk") else "NULL"
@@ -383,42 +439,38 @@ class Snapshot:
                   else "count(*)")
         cur = self.con.cursor()
         try:
-            df = cur.execute(
+            return _fetch(cur.execute(
                 f'SELECT "{column}" AS key, count(*) AS customers, {active} AS active, '
                 f"{risk} AS mean_risk, {var} AS value_at_risk FROM customers{where} "
-                "GROUP BY 1 ORDER BY 1 NULLS LAST", params).fetch_df()
+                "GROUP BY 1 ORDER BY 1 NULLS LAST", params))
         finally:
             cur.close()
-        return _records(df)
 
     def close(self) -> None:
         self.con.close()
 
 
 def _plain(value: Any) -> Any:
-    """JSON-ready: dates as ISO text (a midnight timestamp as a date), NaN/NaT as None."""
-    import datetime as dt
-
-    import pandas as pd
-
-    if value is None or value is pd.NaT:
+    """JSON-ready: dates as ISO text (a midnight timestamp as a date), NaN as None."""
+    if value is None:
         return None
-    if isinstance(value, pd.Timestamp | dt.datetime):
-        if pd.isna(value):
-            return None
-        ts = pd.Timestamp(value)
-        return ts.date().isoformat() if ts == ts.normalize() else ts.isoformat()
+    if isinstance(value, float):
+        return None if math.isnan(value) or math.isinf(value) else value
+    if isinstance(value, dt.datetime):
+        if value.hour == value.minute == value.second == value.microsecond == 0:
+            return value.date().isoformat()
+        return value.isoformat()
     if isinstance(value, dt.date):
         return value.isoformat()
-    if hasattr(value, "item"):  # numpy scalars
-        value = value.item()
-    if isinstance(value, float) and math.isnan(value):
-        return None
     return value
 
 
-def _records(df: Any) -> list[dict[str, Any]]:
-    return [{k: _plain(v) for k, v in row.items()} for row in df.to_dict(orient="records")]
+def _fetch(cur: duckdb.DuckDBPyConnection, size: int | None = None) -> list[dict[str, Any]]:
+    """The rows of an executed query as plain dicts (all of them, or the next ``size``);
+    DuckDB's Python values directly — a DataFrame per request costs more than the query."""
+    names = [d[0] for d in cur.description or ()]
+    rows = cur.fetchall() if size is None else cur.fetchmany(size)
+    return [dict(zip(names, map(_plain, row), strict=True)) for row in rows]
 
 
 class Store:

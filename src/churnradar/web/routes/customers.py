@@ -183,9 +183,9 @@ def display_row(row: Mapping[str, Any], lang: str, names: Mapping[str, str]) -> 
     return out
 
 
-def _options(snapshot: Snapshot, column: str, owner: str | None) -> list[str]:
-    return [str(r["key"]) for r in snapshot.count_by(column, owner_id=owner)
-            if r["key"] is not None]
+def _options(snapshot: Snapshot, column: str, owner: str | None) -> list[str] | None:
+    """The choices of a filter; None when there are too many to list (a text box)."""
+    return snapshot.distinct(column, owner_id=owner, limit=OPTIONS_LISTED)
 
 
 def _snapshot(request: Request) -> Snapshot | None:
@@ -200,6 +200,10 @@ def _no_data(request: Request, auth: Auth, template: str) -> Response:
     return render(request, template,
                   {"no_data": t("web_err_no_customers", lang,
                                 path=request.app.state.ws.root.name)}, auth=auth)
+
+
+#: filter choices listed in a drop-down; more than this and the filter is a text box
+OPTIONS_LISTED = 200
 
 
 # --- the at-risk list ----------------------------------------------------------------------
