@@ -126,3 +126,73 @@ def test_open_redirect_is_refused(web):
                                "next": "//evil.example/x", "csrf_token": csrf_of(page.text)},
                follow_redirects=False)
     assert r.headers["location"] == "/"
+
+
+def test_a_request_right_after_sign_in_is_signed_in_on_a_real_server(web_source, tmp_path,
+                                                                      monkeypatch):
+    """Over real HTTP the client follows the sign-in redirect at once: the session must be
+    committed before the redirect is sent (the first page used to bounce to /login when
+    the session was committed after the response). The race shows against a separate
+    server process; in-process it rarely does, hence also the check of the dependency's
+    scope below."""
+    from churnradar.web import deps
+
+    for alias in (deps.ReadSession, deps.WriteSession):
+        assert alias.__metadata__[0].scope == "function"
+    import re
+    import shutil
+    import socket
+    import threading
+    import time
+    import urllib.error
+
+    import uvicorn
+
+    from churnradar.web.accounts import create_user
+    from churnradar.web.app import create_app
+    from churnradar.web.db import session_scope
+
+    root = tmp_path / "ws"
+    shutil.copytree(web_source, root)
+    monkeypatch.delenv("CHURNRADAR_DATABASE_URL", raising=False)
+    app = create_app(root, WebSettings(secret_key="r" * 40))
+    with session_scope(app.state.engine) as s:
+        create_user(s, name="mia", role="manager", password=PASSWORD)
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,
+                                           log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 30
+        while not server.started and time.monotonic() < deadline:
+            time.sleep(0.05)
+        # urllib, not httpx: it sends the next request fast enough to hit the race
+        import http.cookiejar
+        import urllib.request
+        from urllib.parse import urlencode
+
+        class NoRedirect(urllib.request.HTTPRedirectHandler):
+            def redirect_request(self, *a, **k):  # noqa: ANN002, ANN003
+                return None
+
+        base = f"http://127.0.0.1:{port}"
+        for _ in range(5):
+            opener = urllib.request.build_opener(
+                urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()), NoRedirect())
+            html = opener.open(base + "/login").read().decode()
+            token = re.search(r'name="csrf_token" value="([^"]*)"', html).group(1)
+            body = urlencode({"username": "mia", "password": PASSWORD, "next": "/",
+                              "csrf_token": token}).encode()
+            with pytest.raises(urllib.error.HTTPError) as redirect:
+                opener.open(base + "/login", data=body)
+            assert redirect.value.code == 303
+            with opener.open(urllib.request.Request(base + "/overview",
+                                                    headers={"Accept": "text/html"})) as r:
+                assert r.status == 200 and r.url.endswith("/overview")
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        app.state.engine.dispose()

@@ -39,8 +39,11 @@ def write_session(request: Request) -> Iterator[Session]:
         yield s
 
 
-ReadSession = Annotated[Session, Depends(read_session)]
-WriteSession = Annotated[Session, Depends(write_session)]
+# scope="function": the session ends (commits) before the response is sent. With the
+# default ("request") the commit comes after the client has the answer, so a browser
+# following the sign-in redirect at once could arrive before its session exists.
+ReadSession = Annotated[Session, Depends(read_session, scope="function")]
+WriteSession = Annotated[Session, Depends(write_session, scope="function")]
 
 
 @dataclass
