@@ -51,6 +51,24 @@ def read_section(path: str | Path, name: str) -> str | None:
     return sections(p.read_text(encoding="utf-8")).get(_check(name))
 
 
+def history_lines(text: str) -> list[str]:
+    """The ``- `` lines under a ``History`` heading of a section's markdown: the earlier
+    runs a benchmark keeps when it rewrites its section."""
+    lines, inside = [], False
+    for line in text.splitlines():
+        if line.startswith("#"):
+            inside = line.lstrip("#").strip().lower() == "history"
+            continue
+        if inside and line.startswith("- "):
+            lines.append(line)
+    return lines
+
+
+def old_history(path: str | Path, name: str) -> list[str]:
+    """:func:`history_lines` of section ``name`` of the file at ``path`` (none yet: [])."""
+    return history_lines(read_section(path, name) or "")
+
+
 def slug(heading: str) -> str:
     """GitHub's anchor of a heading: lower case, punctuation dropped, spaces to ``-``."""
     text = re.sub(r"[^\w\- ]", "", heading.strip().lower())

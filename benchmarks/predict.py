@@ -32,7 +32,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from mdsections import read_section, replace_section
+from mdsections import old_history, replace_section
 from run import ensure_data, log, machine, source_state
 
 HERE = Path(__file__).resolve().parent
@@ -368,18 +368,6 @@ def scale_targets(r: dict[str, dict[str, Any]]) -> list[tuple[str, str, str, boo
     ]
 
 
-def _old_history(path: Path) -> list[str]:
-    text = read_section(path, SCALE_SECTION) or ""
-    lines, inside = [], False
-    for line in text.splitlines():
-        if line.startswith("#"):
-            inside = line.lstrip("#").strip().lower() == "history"
-            continue
-        if inside and line.startswith("- "):
-            lines.append(line)
-    return lines
-
-
 def scale_markdown(args: argparse.Namespace, gen: dict[str, Any], imp: dict[str, Any],
                    r: dict[str, dict[str, Any]], head: list[str],
                    now: str) -> tuple[str, str]:
@@ -553,7 +541,7 @@ def scale_markdown(args: argparse.Namespace, gen: dict[str, Any], imp: dict[str,
             f"{_s(None if 'error' in tr else tr['seconds'])} (fit "
             f"{_s(None if 'error' in tr else tr['fit_seconds'])}) · {verdicts} · load "
             f"{os.getloadavg()[0]:.2f}")
-    L.extend(_old_history(Path(args.out)))
+    L.extend(old_history(Path(args.out), SCALE_SECTION))
     add(line)
     summary = (f"{args.customers:,} customers: " + "; ".join(
         f"{got} {('PASS' if ok else 'FAIL') if ok is not None else 'n/a'}"

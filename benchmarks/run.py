@@ -33,7 +33,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from mdsections import read_section, replace_section
+from mdsections import history_lines, read_section, replace_section
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
@@ -267,14 +267,7 @@ def old_history(path: Path) -> list[str]:
         text = "" if not path.is_file() else path.read_text(encoding="utf-8")
         if "<!-- section:" in text:
             return []  # a sectioned file without our section: no history yet
-    lines, inside = [], False
-    for line in text.splitlines():
-        if line.startswith("#"):
-            inside = line.lstrip("#").strip().lower() == "history"
-            continue
-        if inside and line.startswith("- "):
-            lines.append(line)
-    return lines
+    return history_lines(text)
 
 
 def write_report(args: argparse.Namespace, gen: dict[str, Any],

@@ -36,7 +36,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from mdsections import read_section, replace_section
+from mdsections import old_history, replace_section
 from predict_steps import peak_rss_mib, rss_mib
 from run import log, source_state
 
@@ -532,18 +532,6 @@ def targets(rfm: dict[str, Any], fits: dict[str, Any], customers: int
     return rows
 
 
-def _old_history(path: Path) -> list[str]:
-    text = read_section(path, SECTION) or ""
-    lines, inside = [], False
-    for line in text.splitlines():
-        if line.startswith("#"):
-            inside = line.lstrip("#").strip().lower() == "history"
-            continue
-        if inside and line.startswith("- "):
-            lines.append(line)
-    return lines
-
-
 def _params(p: dict[str, float]) -> str:
     return ", ".join(f"{k} {v:.6g}" for k, v in p.items())
 
@@ -700,7 +688,7 @@ def markdown(args: argparse.Namespace, gen: dict[str, Any] | None, rfm: dict[str
     add("")
     verdicts = " · ".join(f"{got} {('PASS' if ok else 'FAIL') if ok is not None else 'n/a'}"
                           for _n, _r, got, ok in tg)
-    L.extend(_old_history(Path(args.out)))
+    L.extend(old_history(Path(args.out), SECTION))
     add(f"- {now} · {args.transactions:,} transactions · {verdicts} · load "
         f"{os.getloadavg()[0]:.2f}")
     picked = [(name.split(":")[0], got, ok) for name, _r, got, ok in tg

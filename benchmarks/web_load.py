@@ -52,7 +52,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from mdsections import read_section, replace_section
+from mdsections import old_history, replace_section
 from predict_steps import peak_rss_mib, rss_mib
 from run import log, machine, source_state
 
@@ -798,18 +798,6 @@ def _top_own(stats: str, requests: int, k: int = 3) -> list[tuple[str, float]]:
     return out
 
 
-def _old_history(path: Path) -> list[str]:
-    text = read_section(path, SECTION) or ""
-    lines, inside = [], False
-    for line in text.splitlines():
-        if line.startswith("#"):
-            inside = line.lstrip("#").strip().lower() == "history"
-            continue
-        if inside and line.startswith("- "):
-            lines.append(line)
-    return lines
-
-
 def targets(load: dict[str, Any]) -> list[tuple[str, str, str, bool | None]]:
     rows: list[tuple[str, str, str, bool | None]] = []
     g = load.get("groups", {})
@@ -1052,7 +1040,7 @@ def markdown(args: argparse.Namespace, r: dict[str, Any], now: str) -> tuple[str
     add("")
     add("### History")
     add("")
-    L.extend(line for line in _old_history(Path(args.out))
+    L.extend(line for line in old_history(Path(args.out), SECTION)
              if not line.startswith(f"- {now} ·"))  # a re-rendered run replaces its line
     verdicts = " · ".join(f"{name.split(',')[-1].split('(')[0].strip()}: {got} "
                           f"{('PASS' if ok else 'FAIL') if ok is not None else 'n/a'}"
