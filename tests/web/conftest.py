@@ -9,6 +9,7 @@ import os
 import shutil
 import uuid
 from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -55,6 +56,26 @@ def pg_available() -> None:
         admin.dispose()
 
 
+@contextmanager
+def database_for_test(monkeypatch, prefix: str) -> Iterator[str]:
+    """A PostgreSQL schema of its own, named in CHURNRADAR_DATABASE_URL (the
+    search_path) for the block, dropped afterwards: parallel or repeated runs never see
+    each other's tables. Yields the URL."""
+    schema = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    admin = _pg_admin()
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
+    sep = "&" if "?" in PG_URL else "?"
+    url = f"{PG_URL}{sep}options=-csearch_path%3D{schema}"
+    monkeypatch.setenv(DATABASE_URL_ENV, url)
+    try:
+        yield url
+    finally:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+        admin.dispose()
+
+
 @pytest.fixture(params=BACKENDS)
 def appdb(request, tmp_path, monkeypatch) -> Iterator[AppDB]:
     """A fresh workspace with an empty app database on each backend. For PostgreSQL,
@@ -67,19 +88,8 @@ def appdb(request, tmp_path, monkeypatch) -> Iterator[AppDB]:
         yield AppDB("sqlite", root, database_url(root))
         return
     request.getfixturevalue("pg_available")
-    schema = f"churnradar_test_{uuid.uuid4().hex[:12]}"
-    admin = _pg_admin()
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
-    sep = "&" if "?" in PG_URL else "?"
-    url = f"{PG_URL}{sep}options=-csearch_path%3D{schema}"
-    monkeypatch.setenv(DATABASE_URL_ENV, url)
-    try:
+    with database_for_test(monkeypatch, "churnradar_test") as url:
         yield AppDB("postgresql", root, url)
-    finally:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
-        admin.dispose()
 
 
 @pytest.fixture
@@ -163,31 +173,20 @@ def web(request, web_source, tmp_path, monkeypatch) -> Iterator[WebApp]:
     root = tmp_path / "ws"
     shutil.copytree(web_source, root)
     backend = request.param
-    admin = None
-    schema = None
-    if backend == "sqlite":
-        monkeypatch.delenv(DATABASE_URL_ENV, raising=False)
-    else:
-        request.getfixturevalue("pg_available")
-        schema = f"churnradar_web_{uuid.uuid4().hex[:12]}"
-        admin = _pg_admin()
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
-        sep = "&" if "?" in PG_URL else "?"
-        monkeypatch.setenv(DATABASE_URL_ENV, f"{PG_URL}{sep}options=-csearch_path%3D{schema}")
-    app = create_app(root, WebSettings(secret_key=SECRET))
-    own = owners(root)
-    with session_scope(app.state.engine) as s:
-        create_user(s, name="ada", role="admin", password=PASSWORD)
-        create_user(s, name="mia", role="manager", password=PASSWORD)
-        create_user(s, name="sam", role="sales", password=PASSWORD, owner_id=own[0])
-        create_user(s, name="sue", role="sales", password=PASSWORD, owner_id=own[1])
-    try:
-        yield WebApp(root=root, app=app, backend=backend, sam_owner=own[0], sue_owner=own[1])
-    finally:
-        app.state.engine.dispose()
-        app.state.store.close()
-        if admin is not None:
-            with admin.connect() as conn:
-                conn.exec_driver_sql(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
-            admin.dispose()
+    with ExitStack() as stack:
+        if backend == "sqlite":
+            monkeypatch.delenv(DATABASE_URL_ENV, raising=False)
+        else:
+            request.getfixturevalue("pg_available")
+            stack.enter_context(database_for_test(monkeypatch, "churnradar_web"))
+        app = create_app(root, WebSettings(secret_key=SECRET))
+        stack.callback(app.state.store.close)
+        stack.callback(app.state.engine.dispose)
+        own = owners(root)
+        with session_scope(app.state.engine) as s:
+            create_user(s, name="ada", role="admin", password=PASSWORD)
+            create_user(s, name="mia", role="manager", password=PASSWORD)
+            create_user(s, name="sam", role="sales", password=PASSWORD, owner_id=own[0])
+            create_user(s, name="sue", role="sales", password=PASSWORD, owner_id=own[1])
+        yield WebApp(root=root, app=app, backend=backend, sam_owner=own[0],
+                     sue_owner=own[1])

@@ -153,8 +153,8 @@ def issue_token(session: Session, *, name: str, actor: User | None = None) -> st
     return token
 
 
-def user_for_token(session: Session, *, token: str) -> User | None:
-    """The active user holding ``token``, else None; notes when it was last used."""
+def token_holder(session: Session, *, token: str) -> tuple[ApiToken, User] | None:
+    """The token row and its active user, else None; reads only (no write lock)."""
     if not token:
         return None
     row = session.scalars(select(ApiToken).where(ApiToken.token_hash == hash_token(token))
@@ -164,10 +164,30 @@ def user_for_token(session: Session, *, token: str) -> User | None:
     user = session.get(User, row.user_id)
     if user is None or not user.active:
         return None
-    now = utcnow()
-    if row.last_used_at is None or now - row.last_used_at >= TOKEN_TOUCH_INTERVAL:
-        row.last_used_at = now
+    return row, user
+
+
+def token_touch_due(row: ApiToken) -> bool:
+    """Whether the token's last use is older than :data:`TOKEN_TOUCH_INTERVAL`."""
+    return row.last_used_at is None or utcnow() - row.last_used_at >= TOKEN_TOUCH_INTERVAL
+
+
+def touch_token(session: Session, *, token_id: int) -> None:
+    """Note that the token was used now."""
+    row = session.get(ApiToken, token_id)
+    if row is not None:
+        row.last_used_at = utcnow()
         session.flush()
+
+
+def user_for_token(session: Session, *, token: str) -> User | None:
+    """The active user holding ``token``, else None; notes when it was last used."""
+    found = token_holder(session, token=token)
+    if found is None:
+        return None
+    row, user = found
+    if token_touch_due(row):
+        touch_token(session, token_id=row.id)
     return user
 
 

@@ -41,7 +41,7 @@ import pandas as pd
 from churnradar import schema as s
 from churnradar.i18n import fmt_pct, t
 from churnradar.web import charts
-from churnradar.web.store import CustomerPage, Snapshot
+from churnradar.web.store import CustomerPage, Snapshot, plain
 from churnradar.workspace import Workspace
 
 T = TypeVar("T")
@@ -460,7 +460,7 @@ def overview_page(*, ws: Workspace, snapshot: Snapshot, lang: str, currency: str
             if has_loss else None,
             "columns": [(col, kind, t(f"metrics_col_{col}", lang))
                         for col, kind in PERIOD_TABLE if col in overall.columns],
-            "rows": [{col: _plain(r.get(col)) for col, _ in PERIOD_TABLE}
+            "rows": [{col: plain(r.get(col)) for col, _ in PERIOD_TABLE}
                      | {"complete": bool(r.get("complete", True))}
                      for _, r in table.iterrows()],
         }
@@ -487,16 +487,6 @@ def _int(value: Any, lang: str) -> str:
     from churnradar.i18n import fmt_int
 
     return fmt_int(value, lang)
-
-
-def _plain(value: Any) -> Any:
-    if value is None:
-        return None
-    if isinstance(value, float) and value != value:
-        return None
-    if hasattr(value, "item"):
-        return value.item()
-    return value
 
 
 # --- segments ------------------------------------------------------------------------
@@ -536,7 +526,7 @@ def _segment_dimension(*, snapshot: Snapshot, dim: str, label: str,
     return {"dim": dim, "title": t(f"report_by_{dim}", lang),
             "label": t(f"metrics_dim_{dim}", lang), "chart": chart, "truncated": truncated,
             "total": len(latest),
-            "rows": [{c: _plain(r.get(c)) for c in SEGMENT_COLUMNS}
+            "rows": [{c: plain(r.get(c)) for c in SEGMENT_COLUMNS}
                      for _, r in latest.head(MAX_SEGMENT_ROWS).iterrows()]}
 
 
@@ -686,7 +676,7 @@ def reasons_page(*, ws: Workspace, snapshot: Snapshot, lang: str, currency: str,
             res["departures"] = [{
                 "owner_id": row.get("owner_id"), "name": row.get("name"),
                 "left_at": _date(row.get("left_at")),
-                "customers": _plain(row.get("customers")),
+                "customers": plain(row.get("customers")),
                 "rate_after": _num(row.get("rate_after")),
                 "rate_before": _num(row.get("rate_before")),
                 "peer_rate_after": _num(row.get("peer_rate_after")),
@@ -730,12 +720,12 @@ def plan_page(*, ws: Workspace, snapshot: Snapshot, lang: str, currency: str,
     def build() -> dict[str, Any]:
         names = playbook_names(ws, lang)
         by = files.by_action
-        total = {c: _plain(by[c].sum()) for c in ("selected", "treatment", "control",
+        total = {c: plain(by[c].sum()) for c in ("selected", "treatment", "control",
                                                     "cost", "expected_saved", "net")}
         return {
             "run": files.run.name, "summary": files.summary, "names": names,
             "as_of": _date(files.summary.get("as_of")),
-            "by_action": [{c: _plain(v) for c, v in row.items()}
+            "by_action": [{c: plain(v) for c, v in row.items()}
                           for row in by.to_dict(orient="records")],
             "total": total,
             "chart": charts.playbooks(by, names, lang, currency) if len(by) else None,

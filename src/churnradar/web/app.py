@@ -86,23 +86,10 @@ def create_app(workspace: str | Path, settings: WebSettings | None = None) -> Fa
         return Response(body, status_code=422, media_type="application/json")
 
     for name in API_ROUTERS:
-        try:
-            module = import_module(f"churnradar.web.api.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"churnradar.web.api.{name}":
-                raise
-            continue
-        api.include_router(module.router)
+        api.include_router(import_module(f"churnradar.web.api.{name}").router)
     app.mount(API_PREFIX, api)
-
     for name in PAGE_ROUTERS:
-        try:
-            module = import_module(f"churnradar.web.routes.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"churnradar.web.routes.{name}":
-                raise
-            continue
-        app.include_router(module.router)
+        app.include_router(import_module(f"churnradar.web.routes.{name}").router)
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:

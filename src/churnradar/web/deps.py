@@ -12,7 +12,7 @@ from fastapi import Depends, HTTPException, Request, status
 from sqlalchemy.orm import Session
 
 from churnradar.i18n import LANGUAGES
-from churnradar.web.accounts import user_for_token
+from churnradar.web.accounts import token_holder, token_touch_due, touch_token
 from churnradar.web.db import session_scope
 from churnradar.web.models import User, WebSession
 from churnradar.web.sessions import ANON_COOKIE, SESSION_COOKIE, load_session, tokens_equal
@@ -54,9 +54,15 @@ class Auth:
     web: WebSession | None
 
     @property
+    def sees_all(self) -> bool:
+        """Admins and managers: every customer and task, the team views, turning the
+        plan into tasks, reassigning; sales users see only their own."""
+        return self.user.role != "sales"
+
+    @property
     def owner_scope(self) -> str | None:
         """The only owner_id whose customers and tasks this user may see; None = all."""
-        return self.user.owner_id if self.user.role == "sales" else None
+        return None if self.sees_all else self.user.owner_id
 
     @property
     def csrf(self) -> str:
@@ -78,9 +84,16 @@ def resolve_auth(request: Request) -> Auth | None:
     engine = request.app.state.engine
     token = _bearer(request)
     if token is not None:
-        with session_scope(engine) as s:  # notes the token's last use
-            user = user_for_token(s, token=token)
-        auth = Auth(user=user, web=None) if user is not None else None
+        # a read takes no write lock; the token's last use is written at most once a
+        # minute (a write per API call would queue every request behind SQLite's lock)
+        with session_scope(engine, readonly=True) as s:
+            holder = token_holder(s, token=token)
+        if holder is not None:
+            row, user = holder
+            if token_touch_due(row):
+                with session_scope(engine) as s:
+                    touch_token(s, token_id=row.id)
+            auth = Auth(user=user, web=None)
     else:
         sid = request.app.state.signer.unsign(request.cookies.get(SESSION_COOKIE))
         if sid:

@@ -15,16 +15,17 @@ from markupsafe import Markup
 
 from churnradar import i18n
 from churnradar.web.deps import CSRF_FIELD, Auth, request_lang
+from churnradar.web.models import ROLES
 
 #: the navigation: (path, catalog key, roles that see it)
 NAV: tuple[tuple[str, str, tuple[str, ...]], ...] = (
-    ("/", "web_nav_home", ("admin", "manager", "sales")),
-    ("/overview", "web_nav_overview", ("admin", "manager", "sales")),
-    ("/segments", "web_nav_segments", ("admin", "manager", "sales")),
-    ("/customers", "web_nav_customers", ("admin", "manager", "sales")),
-    ("/reasons", "web_nav_reasons", ("admin", "manager", "sales")),
-    ("/plan", "web_nav_plan", ("admin", "manager", "sales")),
-    ("/tasks", "web_nav_tasks", ("admin", "manager", "sales")),
+    ("/", "web_nav_home", ROLES),
+    ("/overview", "web_nav_overview", ROLES),
+    ("/segments", "web_nav_segments", ROLES),
+    ("/customers", "web_nav_customers", ROLES),
+    ("/reasons", "web_nav_reasons", ROLES),
+    ("/plan", "web_nav_plan", ROLES),
+    ("/tasks", "web_nav_tasks", ROLES),
     ("/import", "web_nav_import", ("admin",)),
     ("/settings", "web_nav_settings", ("admin",)),
     ("/users", "web_nav_users", ("admin",)),

@@ -421,7 +421,7 @@ class Snapshot:
             picked = rows.slice(max(0, rows.num_rows - limit)).to_pylist()[::-1]
         else:
             picked = rows.slice(0, limit).to_pylist()
-        return [{k: _plain(v) for k, v in r.items()} for r in picked]
+        return [{k: plain(v) for k, v in r.items()} for r in picked]
 
     def history_by_month(self, table: str, customer_id: str, *, by: str,
                          value: str | None = None) -> list[dict[str, Any]]:
@@ -497,10 +497,13 @@ class Snapshot:
         self.con.close()
 
 
-def _plain(value: Any) -> Any:
-    """JSON-ready: dates as ISO text (a midnight timestamp as a date), NaN as None."""
+def plain(value: Any) -> Any:
+    """JSON-ready: numpy scalars as Python ones, dates as ISO text (a midnight timestamp
+    as a date), NaN and infinities as None."""
     if value is None:
         return None
+    if hasattr(value, "item") and not isinstance(value, str | bytes):  # numpy scalars
+        value = value.item()
     if isinstance(value, float):
         return None if math.isnan(value) or math.isinf(value) else value
     if isinstance(value, dt.datetime):
@@ -517,7 +520,7 @@ def _fetch(cur: duckdb.DuckDBPyConnection, size: int | None = None) -> list[dict
     DuckDB's Python values directly — a DataFrame per request costs more than the query."""
     names = [d[0] for d in cur.description or ()]
     rows = cur.fetchall() if size is None else cur.fetchmany(size)
-    return [dict(zip(names, map(_plain, row), strict=True)) for row in rows]
+    return [dict(zip(names, map(plain, row), strict=True)) for row in rows]
 
 
 class Store:

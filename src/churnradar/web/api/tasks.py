@@ -149,7 +149,7 @@ def list_tasks(
     result = tk.list_tasks(db, owner_scope=auth.owner_scope, customer_id=customer_id,
                            status=status_, overdue_on=today if overdue else None, page=page,
                            per_page=per_page,
-                           owner_id=owner_id if auth.owner_scope is None else None)
+                           owner_id=owner_id if auth.sees_all else None)
     return TaskList(items=[TaskPublic.of(t, today) for t in result.rows], total=result.total,
                     page=result.page, per_page=result.per_page, pages=result.pages)
 

@@ -34,6 +34,7 @@ from churnradar.web import accounts
 from churnradar.web.deps import Auth, CsrfChecked, Lang, ReadSession, WriteSession, require_role
 from churnradar.web.models import ROLES
 from churnradar.web.render import render
+from churnradar.web.store import plain
 from churnradar.workspace import Workspace
 
 router = APIRouter(include_in_schema=False)
@@ -386,7 +387,7 @@ def _apply_settings(request: Request, auth: Auth, db: Any, lang: str,
             if new == old and isinstance(new, str) == isinstance(old, str):
                 continue
             changes[(f.section, f.key)] = "" if new is None else new
-            diff[f.name] = [_plain(old), _plain(new)]
+            diff[f.name] = [plain(old), plain(new)]
     if not changes:
         return _settings_page(request, auth, values=posted,
                               notice=t("web_ad_settings_same", lang))
@@ -401,10 +402,6 @@ def _apply_settings(request: Request, auth: Auth, db: Any, lang: str,
     accounts.audit(db, user=auth.user, action="settings.update", target="churnradar.toml",
                    detail={"changes": diff})
     return RedirectResponse("/settings?saved=1", status_code=303)
-
-
-def _plain(value: Any) -> Any:
-    return value.isoformat() if isinstance(value, dt.date) else value
 
 
 # --- users -------------------------------------------------------------------------------

@@ -464,7 +464,7 @@ def customer(request: Request, customer_id: str, auth: PageAuth, db: ReadSession
         "task_actions": [(k, names.get(k, k)) for k in allowed_actions(retention)],
         "task_default_action": row.get("plan_action"),
         "task_due": (dt.date.today() + dt.timedelta(days=DEFAULT_DUE_IN_DAYS)).isoformat(),
-        "can_assign": auth.owner_scope is None,
+        "can_assign": auth.sees_all,
         "when": lambda v: _when(v, lang),
         "has": snapshot.has,
         "back_url": "/customers",

@@ -16,10 +16,6 @@ from churnradar.web.render import render
 
 router = APIRouter(include_in_schema=False)
 
-#: roles that see the staff departures and may turn the plan into tasks
-MANAGERS = ("admin", "manager")
-
-
 @router.get("/overview", response_class=HTMLResponse)
 def overview(request: Request, auth: PageAuth, lang: Lang) -> HTMLResponse:
     st = request.app.state
@@ -43,7 +39,7 @@ def reasons(request: Request, auth: PageAuth, lang: Lang) -> HTMLResponse:
     st = request.app.state
     data = analyses.reasons_page(ws=st.ws, snapshot=st.store.current(), lang=lang,
                                  currency=st.currency,
-                                 show_departures=auth.user.role in MANAGERS)
+                                 show_departures=auth.sees_all)
     return render(request, "reasons.html", {**data, "chart_script": CHART_SCRIPT},
                   auth=auth)
 
@@ -57,5 +53,5 @@ def plan(request: Request, auth: PageAuth, lang: Lang, page: int = 1,
                               page=page, per_page=per_page)
     return render(request, "plan.html",
                   {**data, "chart_script": CHART_SCRIPT,
-                   "can_create_tasks": auth.user.role in MANAGERS},
+                   "can_create_tasks": auth.sees_all},
                   auth=auth)

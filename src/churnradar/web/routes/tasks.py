@@ -78,7 +78,7 @@ def _common(request: Request) -> dict[str, Any]:
 def home_page(request: Request, auth: PageAuth, db: ReadSession) -> Response:
     today = dt.date.today()
     summary = tk.home(db, owner_scope=auth.owner_scope, today=today,
-                      show_team=auth.user.role != "sales")
+                      show_team=auth.sees_all)
     snap = request.app.state.store.current()
     at_risk = snap.customers(owner_id=auth.owner_scope, per_page=10)
     return render(request, "home.html", {**_common(request), "home": summary,
@@ -95,7 +95,7 @@ def task_list(request: Request, auth: PageAuth, db: ReadSession, status: str | N
     overdue_ = overdue in ("1", "on", "true")
     owner_ = None
     unassigned = False
-    if auth.owner_scope is None and owner and owner.strip():
+    if auth.sees_all and owner and owner.strip():
         if owner.strip() == "-":
             unassigned = True
         else:
@@ -112,7 +112,7 @@ def task_list(request: Request, auth: PageAuth, db: ReadSession, status: str | N
                                ("overdue", "1" if overdue_ else "")) if v}
     plan_run = None
     plan_done = 0
-    if auth.user.role != "sales":
+    if auth.sees_all:
         run = tk.latest_plan_run(request.app.state.ws)
         if run is not None:
             plan_run = run.name
@@ -159,7 +159,7 @@ def create(request: Request, auth: PageAuth, db: WriteSession,
     try:
         task = tk.create_task(db, actor=auth.user, customer=customer, action=action.strip(),
                               due_date=due,
-                              owner_id=owner_id if auth.user.role != "sales" else None,
+                              owner_id=owner_id if auth.sees_all else None,
                               note=note,
                               actions=tk.allowed_actions(request.app.state.ws.settings.retention))
     except tk.NotAllowed:
@@ -230,7 +230,7 @@ def task_page(request: Request, auth: PageAuth, db: ReadSession, task_id: TaskId
         notices.append(_msg(request, "web_tk_task_created"))
     return render(request, "task.html", {**_common(request), "task": task,
                                          "customer": customer, "notices": notices,
-                                         "can_reassign": auth.user.role != "sales"},
+                                         "can_reassign": auth.sees_all},
                   auth=auth)
 
 
