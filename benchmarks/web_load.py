@@ -234,7 +234,8 @@ def step_snapshot(cfg: dict[str, Any]) -> dict[str, Any]:
     t = time.perf_counter()
     snap = Snapshot.open(folder)
     open_seconds = time.perf_counter() - t
-    n = snap.con.execute("SELECT count(*), count(churn_probability) FROM customers").fetchone()
+    with snap.cursor() as cur:
+        n = cur.execute("SELECT count(*), count(churn_probability) FROM customers").fetchone()
     out = {"seconds": build_seconds, "build_seconds": build_seconds,
            "build_peak_rss_mib": build_peak, "open_seconds": open_seconds,
            "open_rss_growth_mib": rss_mib() - rss0, "folder": str(folder),
@@ -242,8 +243,8 @@ def step_snapshot(cfg: dict[str, Any]) -> dict[str, Any]:
            "customers_parquet_bytes": (folder / "customers.parquet").stat().st_size,
            "history_bytes": {p.stem: p.stat().st_size
                              for p in sorted((folder / "history").glob("*.parquet"))},
-           "duckdb_memory": snap.con.execute(
-               "SELECT sum(memory_usage_bytes) FROM duckdb_memory()").fetchone()[0]}
+           "order_bytes": sum(p.stat().st_size for p in (folder / "order").glob("*.npy")),
+           "table_bytes": snap.rows.table.nbytes}
     snap.close()
     return out
 
@@ -504,9 +505,10 @@ def step_naive(cfg: dict[str, Any]) -> dict[str, Any]:
         return total, page.to_dict(orient="records")
 
     snap = Snapshot.open(Path(cfg["snapshot"]))
-    ids = [r[0] for r in snap.con.execute(
-        "SELECT customer_id FROM customers WHERE churn_probability IS NOT NULL "
-        "USING SAMPLE 200 ROWS").fetchall()]
+    with snap.cursor() as cur:
+        ids = [r[0] for r in cur.execute(
+            "SELECT customer_id FROM customers WHERE churn_probability IS NOT NULL "
+            "USING SAMPLE 200 ROWS").fetchall()]
     rng = random.Random(0)
 
     def naive_customer() -> Any:
@@ -882,10 +884,12 @@ def markdown(args: argparse.Namespace, r: dict[str, Any], now: str) -> tuple[str
     add(f"- **Snapshot** (`web.store.build_snapshot`, a fresh process): built in "
         f"**{snap['build_seconds']:.1f} s**, peak RSS **{_mib(snap['build_peak_rss_mib'])}**; "
         f"customers.parquet {snap['customers_parquet_bytes'] / 1024 ** 2:,.0f} MiB "
-        f"({snap['rows']:,} rows × {snap['columns']} columns), history files: {hist}. "
-        f"Opening it (the customer rows into an in-memory DuckDB table) takes "
-        f"{snap['open_seconds']:.1f} s and {_mib(snap['open_rss_growth_mib'])} of RSS "
-        f"(DuckDB reports {snap['duckdb_memory'] / 1024 ** 2:,.0f} MiB)")
+        f"({snap['rows']:,} rows × {snap['columns']} columns), sort orders "
+        f"{snap.get('order_bytes', 0) / 1024 ** 2:,.0f} MiB, history files: {hist}. "
+        f"Opening it (the customer rows into an in-memory Arrow table, the sort orders "
+        f"mapped) takes {snap['open_seconds']:.1f} s and "
+        f"{_mib(snap['open_rss_growth_mib'])} of RSS (the table: "
+        f"{snap['table_bytes'] / 1024 ** 2:,.0f} MiB)")
     shown = " ".join(["churnradar", *server["cmd"][1:2], "DIR", *server["cmd"][3:-1], "P"])
     add(f"- **Server**: `CHURNRADAR_SECRET_KEY=… {shown}` — one Uvicorn process (1 worker: "
         "the command has no workers option), FastAPI's "

@@ -164,11 +164,11 @@ def test_the_default_list_read_by_row_range_equals_the_sorted_query(ws):
     fast_total = snap.customers(owner_id=None, per_page=1).total
     for page in (1, 2, 7, fast_total // 50 + 1):
         fast = snap.customers(owner_id=None, page=page, per_page=50)
-        cur = snap.con.cursor()
-        expected = [r[0] for r in cur.execute(
-            "SELECT customer_id FROM customers WHERE churn_probability IS NOT NULL "
-            f"ORDER BY risk_rank, customer_id LIMIT 50 OFFSET {(page - 1) * 50}").fetchall()]
-        cur.close()
+        with snap.cursor() as cur:
+            expected = [r[0] for r in cur.execute(
+                "SELECT customer_id FROM customers WHERE churn_probability IS NOT NULL "
+                f"ORDER BY risk_rank, customer_id LIMIT 50 OFFSET {(page - 1) * 50}"
+            ).fetchall()]
         assert [r["customer_id"] for r in fast.rows] == expected
     last = snap.customers(owner_id=None, page=fast_total // 50 + 1, per_page=50)
     assert len(last.rows) == fast_total % 50 or len(last.rows) == 50

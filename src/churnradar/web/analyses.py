@@ -28,23 +28,19 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import threading
-from collections import OrderedDict
-from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import pandas as pd
 
 from churnradar import schema as s
 from churnradar.i18n import fmt_pct, t
 from churnradar.web import charts
+from churnradar.web.lru import LRU
 from churnradar.web.store import CustomerPage, Snapshot, plain
 from churnradar.workspace import Workspace
-
-T = TypeVar("T")
 
 #: dimensions of the segments page, in this order (metrics ``by`` keys)
 SEGMENT_DIMENSIONS: tuple[str, ...] = ("grade", "region", "owner")
@@ -81,35 +77,8 @@ _ANNUAL_POWER = {"month": 12, "quarter": 4, "year": 1}
 
 
 # --- caches --------------------------------------------------------------------------
-class _LRU:
-    """A small thread-safe least-recently-used cache. Keys carry the version of what
-    the value was made from (snapshot folder, file modification times), so an entry is
-    never stale: a new version is a new key and the old one ages out."""
-
-    def __init__(self, size: int) -> None:
-        self.size = size
-        self._items: OrderedDict[Hashable, Any] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key: Hashable, build: Callable[[], T]) -> T:
-        with self._lock:
-            if key in self._items:
-                self._items.move_to_end(key)
-                return self._items[key]  # type: ignore[no-any-return]
-        value = build()
-        with self._lock:
-            self._items[key] = value
-            while len(self._items) > self.size:
-                self._items.popitem(last=False)
-        return value
-
-    def clear(self) -> None:
-        with self._lock:
-            self._items.clear()
-
-
-_FILES = _LRU(16)
-_PAGES = _LRU(256)
+_FILES = LRU(16)
+_PAGES = LRU(256)
 
 
 def clear_caches() -> None:
@@ -279,8 +248,7 @@ def plan_customers(*, snapshot: Snapshot, owner_scope: str | None, page: int = 1
         where += " AND owner_id = ?"
         params.append(owner_scope)
     cols = ", ".join(f'"{c}"' for c in PLAN_ROW_COLUMNS if snapshot.has(c))
-    cur = snapshot.con.cursor()
-    try:
+    with snapshot.cursor() as cur:
         row = cur.execute(f"SELECT count(*) FROM customers {where}", params).fetchone()
         total = int(row[0]) if row else 0
         cur.execute(f"SELECT {cols} FROM customers {where} ORDER BY plan_priority DESC "
@@ -288,8 +256,6 @@ def plan_customers(*, snapshot: Snapshot, owner_scope: str | None, page: int = 1
                     params)
         names = [d[0] for d in cur.description or []]
         rows = [dict(zip(names, values, strict=True)) for values in cur.fetchall()]
-    finally:
-        cur.close()
     for i, r in enumerate(rows):
         r["position"] = (page - 1) * per_page + i + 1
     return CustomerPage(rows=rows, total=total, page=page, per_page=per_page)
