@@ -115,6 +115,23 @@ def _cpu_seconds(pid: int) -> float:
         return float("nan")
 
 
+def _tree(pid: int) -> list[int]:
+    """``pid`` and its descendants (a server's worker processes)."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text(encoding="ascii").rsplit(")", 1)[1].split()
+            children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+        except (OSError, ValueError, IndexError):
+            continue
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        todo += children.get(p, [])
+    return out
+
+
 def _dir_bytes(path: Path) -> int:
     return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
 
@@ -224,7 +241,7 @@ def step_snapshot(cfg: dict[str, Any]) -> dict[str, Any]:
     from churnradar.workspace import Workspace
 
     ws = Workspace.open(cfg["workspace"])
-    for old in ws.runs_dir.glob("*-web"):
+    for old in ws.runs_dir.glob("*-web*"):
         shutil.rmtree(old, ignore_errors=True)
     t0 = time.perf_counter()
     folder = build_snapshot(ws, sources(ws))
@@ -688,20 +705,23 @@ def _get(url: str, timeout: float = 5.0, headers: dict[str, str] | None = None) 
 class Server:
     """``churnradar serve`` in a subprocess, its log in ``work``."""
 
-    def __init__(self, workspace: Path, work: Path, port: int):
+    def __init__(self, workspace: Path, work: Path, port: int, workers: int = 1):
         self.port = port
+        self.workers = workers
         self.url = f"http://127.0.0.1:{port}"
         env = {k: v for k, v in os.environ.items() if k != "CHURNRADAR_DATABASE_URL"}
         env["CHURNRADAR_SECRET_KEY"] = secrets.token_urlsafe(48)
         self.log_path = work / "server.log"
         self._log = open(self.log_path, "wb")  # noqa: SIM115 (closed in stop)
-        self.cmd = [*churnradar_command(), "serve", str(workspace), "--host", "127.0.0.1",
-                    "--port", str(port)]
+        self.cmd = [*churnradar_command(), "serve", str(workspace),
+                    *(["--workers", str(workers)] if workers > 1 else []),
+                    "--host", "127.0.0.1", "--port", str(port)]
         t = time.perf_counter()
         self.proc = subprocess.Popen(self.cmd, cwd=REPO, env=env, stdout=self._log,
                                      stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 900
-        while _get(self.url + "/healthz", 2.0) != 200:
+        while (_get(self.url + "/healthz", 2.0) != 200 or self.log_path.read_bytes().count(
+                b"Application startup complete") < workers):
             if self.proc.poll() is not None:
                 raise SystemExit(f"the server stopped (exit {self.proc.returncode}); see "
                                  f"{self.log_path}")
@@ -712,13 +732,16 @@ class Server:
         self.startup_seconds = time.perf_counter() - t
 
     def rss(self) -> float:
-        return _vm(self.proc.pid, "VmRSS:")
+        """RSS of the server's processes, summed (MiB)."""
+        return sum(_vm(p, "VmRSS:") for p in _tree(self.proc.pid))
 
     def hwm(self) -> float:
-        return _vm(self.proc.pid, "VmHWM:")
+        """The sum of the peak RSS of each of the server's processes (MiB)."""
+        return sum(_vm(p, "VmHWM:") for p in _tree(self.proc.pid))
 
     def cpu(self) -> float:
-        return _cpu_seconds(self.proc.pid)
+        """CPU seconds of the server's processes (exited ones not counted)."""
+        return sum(_cpu_seconds(p) for p in _tree(self.proc.pid))
 
     def stop(self) -> None:
         if self.proc.poll() is None:
@@ -891,10 +914,13 @@ def markdown(args: argparse.Namespace, r: dict[str, Any], now: str) -> tuple[str
         f"{_mib(snap['open_rss_growth_mib'])} of RSS (the table: "
         f"{snap['table_bytes'] / 1024 ** 2:,.0f} MiB)")
     shown = " ".join(["churnradar", *server["cmd"][1:2], "DIR", *server["cmd"][3:-1], "P"])
-    add(f"- **Server**: `CHURNRADAR_SECRET_KEY=… {shown}` — one Uvicorn process (1 worker: "
-        "the command has no workers option), FastAPI's "
-        "thread pool for the routes, DuckDB with its default threads (all cores), app "
-        "database SQLite (WAL) in the workspace, access log on (info). Ready "
+    workers = int(r["args"].get("workers", 1))
+    add(f"- **Server**: `CHURNRADAR_SECRET_KEY=… {shown}` — "
+        + (f"{workers} Uvicorn worker processes (one per core), each with the snapshot "
+           "open" if workers > 1 else "one Uvicorn process")
+        + ", FastAPI's thread pool for the routes, app database SQLite (WAL) in the "
+        "workspace, access log on (info); RSS and CPU below are summed over the "
+        "server's processes. Ready "
         f"(`/healthz` answers) {server['startup_seconds']:.1f} s after start; RSS "
         f"{_mib(server['rss_idle_mib'])} idle, {_mib(server['rss_end_mib'])} after the load "
         f"(peak {_mib(server['hwm_end_mib'])})")
@@ -1066,6 +1092,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--customers", type=int, default=1_000_000)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--clients", type=int, default=20)
+    ap.add_argument("--workers", type=int, default=os.cpu_count() or 1,
+                    help="churnradar serve --workers (default: one per core)")
     ap.add_argument("--duration", type=float, default=120.0, help="measured seconds")
     ap.add_argument("--warmup", type=float, default=5.0, help="seconds not counted")
     ap.add_argument("--train-rows", type=int, default=300_000,
@@ -1125,7 +1153,7 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit(f"creating the users failed: {r['users']['error']}")
     users = r["users"]["users"]
     log("server: start")
-    server = Server(ws, work, free_port())
+    server = Server(ws, work, free_port(), args.workers)
     try:
         log(f"  ready in {server.startup_seconds:.1f} s at {server.url} "
             f"(RSS {server.rss():,.0f} MiB)")

@@ -8,6 +8,7 @@ import json
 import math
 
 import pandas as pd
+import pyarrow as pa
 import pytest
 
 from .test_customers import _expected, _frame
@@ -126,7 +127,7 @@ def test_customer_and_history(web):
     assert body["churned_at"][:10] == str(churned["churned_at"].date())
     assert body["churn_reason"] == churned["churn_reason"]
     snap = web.app.state.store.current()
-    events = pd.read_parquet(snap.history_files["events"])
+    events = pa.ipc.open_file(snap.history_files["events"]).read_pandas()
     cid = events["customer_id"].value_counts().index[0]
     mine = events[events["customer_id"] == cid].sort_values("time", ascending=False)
     h = c.get(f"/api/v1/customers/{cid}/history", params={"table": "events",

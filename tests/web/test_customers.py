@@ -10,6 +10,7 @@ import re
 from urllib.parse import parse_qs, urlsplit
 
 import pandas as pd
+import pyarrow as pa
 import pytest
 from markupsafe import escape
 from openpyxl import load_workbook
@@ -274,7 +275,7 @@ def _rich_customer(web) -> str:
     """An active customer with complaints who churned once and came back, if any."""
     df = _frame(web)
     snap = web.app.state.store.current()
-    comp = pd.read_parquet(snap.history_files["complaints"])
+    comp = pa.ipc.open_file(snap.history_files["complaints"]).read_pandas()
     pick = df[df["churned_at"].notna() & df["churn_probability"].notna()
               & df["customer_id"].isin(comp["customer_id"])]
     if pick.empty:

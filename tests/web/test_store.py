@@ -3,6 +3,7 @@ rebuilt when a source changes while the old one keeps serving."""
 
 from __future__ import annotations
 
+import json
 import shutil
 import time
 
@@ -178,23 +179,29 @@ def test_the_default_list_read_by_row_range_equals_the_sorted_query(ws):
     assert snap.distinct("customer_id", owner_id=None, limit=10) is None
 
 
-def test_history_found_through_the_row_group_index_equals_a_full_scan(ws):
-    """Every customer's history rows, read from the row groups the index points to,
-    are exactly those a query over the whole file returns — also with tiny row groups,
-    where one customer's rows straddle several groups."""
+def test_history_found_by_bisection_equals_a_full_scan(ws):
+    """Every customer's history rows, found by bisecting the mapped file, are exactly
+    those a query over the whole file returns — also when the file is in tiny batches,
+    where one customer's rows straddle several of them."""
     import duckdb
-    import pyarrow.parquet as pq
+    import pyarrow as pa
 
-    from churnradar.web.store import _HistoryIndex
+    from churnradar.web.store import _History
 
     snap = Store(ws).current()
     path = snap.history_files["complaints"]
-    small = ws.root / "small.parquet"
-    pq.write_table(pq.read_table(path), small, row_group_size=7)
-    full = duckdb.sql(f"SELECT * FROM read_parquet('{small}')").df()
-    index = _HistoryIndex(small)
-    assert len(index.mins) > 100
-    for cid in list(full["customer_id"].unique()[:200]) + ["nobody", "", "zzzz"]:
+    assert path.suffix == ".arrow"
+    table = pa.ipc.open_file(pa.memory_map(str(path))).read_all()
+    small = ws.root / "small.arrow"
+    with pa.ipc.new_file(small, table.schema) as writer:
+        writer.write_table(table, max_chunksize=7)
+    con = duckdb.connect()
+    con.register("t", table)
+    full = con.sql("SELECT * FROM t ORDER BY customer_id, time").df()
+    index = _History(small)
+    assert index.ids.num_chunks > 100
+    ids = sorted(full["customer_id"].unique())
+    for cid in [*ids[:150], *ids[-50:], "nobody", "", "zzzz", ids[0][:-1], ids[-1] + "0"]:
         got = index.rows(cid).to_pandas()
         want = full[full["customer_id"] == cid].reset_index(drop=True)
         assert len(got) == len(want)
@@ -205,3 +212,20 @@ def test_history_found_through_the_row_group_index_equals_a_full_scan(ws):
     times = sorted(full.loc[full["customer_id"] == cid, "time"])
     assert [r["time"] for r in oldest] == [t.isoformat() for t in times[:2]]
     assert [r["time"] for r in newest] == [t.isoformat() for t in times[::-1][:2]]
+
+
+def test_only_the_two_newest_snapshots_are_kept(ws):
+    """Each change of the data makes a new snapshot (hundreds of MB at 1,000,000
+    customers); older ones than the previous are deleted."""
+    import os
+
+    from churnradar.web.store import SNAPSHOT_FORMAT, ensure_snapshot
+
+    made = []
+    for i in range(3):
+        st = ws.settings_path.stat()
+        os.utime(ws.settings_path, ns=(st.st_atime_ns, st.st_mtime_ns + (i + 1) * 10**9))
+        made.append(ensure_snapshot(ws))
+    left = {p for p in ws.runs_dir.iterdir() if "-web" in p.name}
+    assert len(set(made)) == 3 and left == set(made[-2:])
+    assert json.loads((made[-1] / "sources.json").read_text())["format"] == SNAPSHOT_FORMAT

@@ -157,12 +157,13 @@ def token_holder(session: Session, *, token: str) -> tuple[ApiToken, User] | Non
     """The token row and its active user, else None; reads only (no write lock)."""
     if not token:
         return None
-    row = session.scalars(select(ApiToken).where(ApiToken.token_hash == hash_token(token))
-                          ).one_or_none()
-    if row is None:
+    found = session.execute(  # one query (it runs on every API call)
+        select(ApiToken, User).join(User, User.id == ApiToken.user_id)
+        .where(ApiToken.token_hash == hash_token(token))).one_or_none()
+    if found is None:
         return None
-    user = session.get(User, row.user_id)
-    if user is None or not user.active:
+    row, user = found
+    if not user.active:
         return None
     return row, user
 

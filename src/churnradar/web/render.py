@@ -37,7 +37,10 @@ def make_templates() -> Jinja2Templates:
     folder = str(resources.files("churnradar.web") / "templates")
     env = Environment(loader=FileSystemLoader(folder),
                       autoescape=select_autoescape(["html", "xml"]),
-                      trim_blocks=True, lstrip_blocks=True)
+                      trim_blocks=True, lstrip_blocks=True,
+                      # the templates ship with the package: no stat() per page to see
+                      # whether they changed
+                      auto_reload=False)
     env.filters["tojson_attr"] = lambda v: Markup(json.dumps(v, ensure_ascii=False,
                                                              default=str))
     return Jinja2Templates(env=env)

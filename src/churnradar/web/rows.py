@@ -139,6 +139,12 @@ class CustomerRows:
         """The rows at ``positions`` as plain dicts (Arrow's Python values)."""
         if len(positions) == 0:
             return []
+        first, last = int(positions[0]), int(positions[-1])
+        if last - first + 1 == len(positions) and (
+                len(positions) == 1 or np.all(np.diff(positions) == 1)):
+            # a run of rows (one customer, the default list): a zero-copy slice, where
+            # a take gathers every column (~0.5 ms for one row of 40 columns)
+            return self.table.slice(first, len(positions)).to_pylist()
         return self.table.take(pa.array(np.asarray(positions, dtype=np.int64))).to_pylist()
 
     # --- filters -------------------------------------------------------------------

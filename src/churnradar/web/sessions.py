@@ -79,11 +79,13 @@ def load_session(session: Session, *, session_id: str | None) -> tuple[WebSessio
     """The live session ``session_id`` and its active user, else None."""
     if not session_id:
         return None
-    row = session.get(WebSession, session_id)
-    if row is None or row.expires_at <= utcnow():
+    found = session.execute(  # one query (it runs on every request)
+        select(WebSession, User).join(User, User.id == WebSession.user_id)
+        .where(WebSession.id == session_id)).one_or_none()
+    if found is None:
         return None
-    user = session.get(User, row.user_id)
-    if user is None or not user.active:
+    row, user = found
+    if row.expires_at <= utcnow() or not user.active:
         return None
     return row, user
 

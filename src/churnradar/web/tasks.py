@@ -181,8 +181,11 @@ def allowed_actions(settings: RetentionSettings | None = None) -> tuple[str, ...
     from churnradar.retention.playbooks import load_playbooks
     from churnradar.retention.winback import WINBACK_ACTION
 
-    keys = [b.key for b in load_playbooks(settings) if b.contact]
-    return (*keys, WINBACK_ACTION) if WINBACK_ACTION not in keys else tuple(keys)
+    def build() -> tuple[str, ...]:
+        keys = [b.key for b in load_playbooks(settings) if b.contact]
+        return (*keys, WINBACK_ACTION) if WINBACK_ACTION not in keys else tuple(keys)
+
+    return _per_settings(settings, ("allowed",), build)  # type: ignore[no-any-return]
 
 
 def action_names(settings: RetentionSettings | None, lang: str) -> dict[str, str]:
@@ -190,11 +193,32 @@ def action_names(settings: RetentionSettings | None, lang: str) -> dict[str, str
     from churnradar.i18n import catalog, t
     from churnradar.retention.playbooks import load_playbooks
 
-    names = {b.key: b.name(lang) for b in load_playbooks(settings)}
-    for key in allowed_actions(settings):
-        if key not in names:
-            names[key] = t(f"playbook_{key}", lang) if f"playbook_{key}" in catalog() else key
-    return names
+    def build() -> dict[str, str]:
+        names = {b.key: b.name(lang) for b in load_playbooks(settings)}
+        for key in allowed_actions(settings):
+            if key not in names:
+                names[key] = (t(f"playbook_{key}", lang) if f"playbook_{key}" in catalog()
+                              else key)
+        return names
+
+    return dict(_per_settings(settings, ("names", lang), build))
+
+
+#: answers derived from one settings object (the playbooks are parsed and checked on
+#: every call otherwise, twice per page); settings are replaced, never changed in place
+_SETTINGS_MEMO: dict[tuple[Any, ...], tuple[object, Any]] = {}
+
+
+def _per_settings(settings: object, what: tuple[str, ...], build: Any) -> Any:
+    key = (id(settings), *what)
+    hit = _SETTINGS_MEMO.get(key)
+    if hit is not None and hit[0] is settings:
+        return hit[1]
+    value = build()
+    if len(_SETTINGS_MEMO) > 64:
+        _SETTINGS_MEMO.clear()
+    _SETTINGS_MEMO[key] = (settings, value)  # the reference keeps id(settings) unique
+    return value
 
 
 def _check_action(action: str, actions: Collection[str] | None) -> str:
@@ -251,11 +275,14 @@ def list_tasks(session: Session, *, owner_scope: str | None, customer_id: str | 
         where.append(Task.owner_id.is_(None))
     elif owner_id is not None:
         where.append(Task.owner_id == owner_id)
-    total = session.scalar(select(func.count()).select_from(Task).where(*where)) or 0
     rows = session.scalars(
         select(Task).where(*where)
         .order_by(Task.due_date.is_(None), Task.due_date, Task.id)
         .limit(per_page).offset((page - 1) * per_page)).all()
+    if page == 1 and len(rows) < per_page:  # all of them are here: no count needed
+        total = len(rows)
+    else:
+        total = session.scalar(select(func.count()).select_from(Task).where(*where)) or 0
     return TaskPage(rows=list(rows), total=int(total), page=page, per_page=per_page)
 
 
