@@ -259,7 +259,9 @@ def step_snapshot(cfg: dict[str, Any]) -> dict[str, Any]:
            "columns": len(snap.columns), "rows": int(n[0]), "active": int(n[1]),
            "customers_parquet_bytes": (folder / "customers.parquet").stat().st_size,
            "history_bytes": {p.stem: p.stat().st_size
-                             for p in sorted((folder / "history").glob("*.parquet"))},
+                             for p in sorted((folder / "history").glob("*.arrow"))},
+           "customers_arrow_bytes": (folder / "customers.arrow").stat().st_size,
+           "snapshot_bytes": _dir_bytes(folder),
            "order_bytes": sum(p.stat().st_size for p in (folder / "order").glob("*.npy")),
            "table_bytes": snap.rows.table.nbytes}
     snap.close()
@@ -735,6 +737,23 @@ class Server:
         """RSS of the server's processes, summed (MiB)."""
         return sum(_vm(p, "VmRSS:") for p in _tree(self.proc.pid))
 
+    def pss(self) -> float:
+        """Proportional set size of the server's processes, summed (MiB): pages shared
+        by the workers (the mapped snapshot) counted once in all."""
+        total = 0.0
+        for p in _tree(self.proc.pid):
+            try:
+                for line in Path(f"/proc/{p}/smaps_rollup").read_text().splitlines():
+                    if line.startswith("Pss:"):
+                        total += int(line.split()[1]) / 1024
+            except (OSError, ValueError):
+                continue
+        return total
+
+    def anon(self) -> list[float]:
+        """Private (anonymous) RSS of each of the server's processes (MiB)."""
+        return [_vm(p, "RssAnon:") for p in _tree(self.proc.pid)]
+
     def hwm(self) -> float:
         """The sum of the peak RSS of each of the server's processes (MiB)."""
         return sum(_vm(p, "VmHWM:") for p in _tree(self.proc.pid))
@@ -906,24 +925,31 @@ def markdown(args: argparse.Namespace, r: dict[str, Any], now: str) -> tuple[str
     hist = ", ".join(f"{k} {v / 1024 ** 2:,.0f} MiB" for k, v in snap["history_bytes"].items())
     add(f"- **Snapshot** (`web.store.build_snapshot`, a fresh process): built in "
         f"**{snap['build_seconds']:.1f} s**, peak RSS **{_mib(snap['build_peak_rss_mib'])}**; "
-        f"customers.parquet {snap['customers_parquet_bytes'] / 1024 ** 2:,.0f} MiB "
+        f"{snap.get('snapshot_bytes', 0) / 1024 ** 2:,.0f} MiB on disk in all: "
+        f"customers.parquet {snap['customers_parquet_bytes'] / 1024 ** 2:,.0f} MiB and "
+        f"customers.arrow (mapped) {snap.get('customers_arrow_bytes', 0) / 1024 ** 2:,.0f} MiB "
         f"({snap['rows']:,} rows × {snap['columns']} columns), sort orders "
-        f"{snap.get('order_bytes', 0) / 1024 ** 2:,.0f} MiB, history files: {hist}. "
-        f"Opening it (the customer rows into an in-memory Arrow table, the sort orders "
-        f"mapped) takes {snap['open_seconds']:.1f} s and "
-        f"{_mib(snap['open_rss_growth_mib'])} of RSS (the table: "
+        f"{snap.get('order_bytes', 0) / 1024 ** 2:,.0f} MiB, history files (Arrow, "
+        f"mapped): {hist}. Opening it (the customer rows and the sort orders mapped) "
+        f"takes {snap['open_seconds']:.1f} s and {_mib(snap['open_rss_growth_mib'])} of "
+        f"RSS (the table: "
         f"{snap['table_bytes'] / 1024 ** 2:,.0f} MiB)")
     shown = " ".join(["churnradar", *server["cmd"][1:2], "DIR", *server["cmd"][3:-1], "P"])
     workers = int(r["args"].get("workers", 1))
     add(f"- **Server**: `CHURNRADAR_SECRET_KEY=… {shown}` — "
-        + (f"{workers} Uvicorn worker processes (one per core), each with the snapshot "
-           "open" if workers > 1 else "one Uvicorn process")
-        + ", FastAPI's thread pool for the routes, app database SQLite (WAL) in the "
-        "workspace, access log on (info); RSS and CPU below are summed over the "
-        "server's processes. Ready "
-        f"(`/healthz` answers) {server['startup_seconds']:.1f} s after start; RSS "
-        f"{_mib(server['rss_idle_mib'])} idle, {_mib(server['rss_end_mib'])} after the load "
-        f"(peak {_mib(server['hwm_end_mib'])})")
+        + (f"{workers} Uvicorn worker processes ({workers / int(mach['cores'] or 1):g} per "
+           "core) and their parent, each worker with the snapshot mapped"
+           if workers > 1 else "one Uvicorn process")
+        + " (uvloop, httptools), FastAPI's thread pool for the routes, app database SQLite "
+        "(WAL) in the workspace, access log on (info); CPU and memory below are summed "
+        "over the server's processes. Ready "
+        f"(`/healthz` answers, every worker started) {server['startup_seconds']:.1f} s "
+        "after start. Memory as PSS (pages the workers share, like the mapped snapshot, "
+        f"counted once): {_mib(server.get('pss_idle_mib'))} idle, "
+        f"{_mib(server.get('pss_end_mib'))} after the load; private memory per process "
+        "after the load: " + ", ".join(_mib(x) for x in server.get("anon_end_mib", []))
+        + f" (RSS summed per process, shared pages counted in each: "
+        f"{_mib(server['rss_end_mib'])})")
     add(f"- **Clients**: {args.clients} threads in one separate process (httpx, keep-alive, "
         "one connection per client and credential): three quarters signed in as a manager "
         f"(all customers), one quarter as a sales user who owns {users['sales_active']:,} "
@@ -983,6 +1009,26 @@ def markdown(args: argparse.Namespace, r: dict[str, Any], now: str) -> tuple[str
     add("")
     add("Requests per 10 s over the measured window: "
         + ", ".join(str(x) for x in load["per_10s"]) + ".")
+    cmp_ = r.get("compare")
+    if cmp_ and "error" not in cmp_:
+        add("")
+        add(f"**Against `--workers {cmp_['workers']}`**, in the same run: the same clients and "
+            f"mix for {cmp_['window_seconds']:.0f} s on a server started with "
+            f"`--workers {cmp_['workers']}` (server CPU "
+            f"{cmp_['server_cpu_seconds'] / (cmp_['window_seconds'] + args.warmup):.2f} "
+            "core):")
+        add("")
+        add(f"| | `--workers {r['args'].get('workers', 1)}` (above) | "
+            f"`--workers {cmp_['workers']}` | ratio |")
+        add("|---|---|---|---|")
+        add(f"| requests/s | {load['rps']:.1f} | {cmp_['rps']:.1f} | "
+            f"{load['rps'] / max(cmp_['rps'], 1e-9):.2f}× |")
+        for name in GROUP_ORDER:
+            a, b = load["groups"].get(name), cmp_["groups"].get(name)
+            if a and b:
+                add(f"| p95, {LABELS[name]} | {_ms(a['p95_ms'])} | {_ms(b['p95_ms'])} | "
+                    f"{b['p95_ms'] / max(a['p95_ms'], 1e-9):.2f}× |")
+        add(f"| errors | {load['errors']:,} | {cmp_['errors']:,} | |")
     span = load["window_seconds"] + args.warmup
     cores = server["cpu_seconds"] / span if span else float("nan")
     cpu_ms = server["cpu_seconds"] * 1000 / max(1.0, load["rps"] * span)
@@ -1000,6 +1046,16 @@ def markdown(args: argparse.Namespace, r: dict[str, Any], now: str) -> tuple[str
         + f". A p95 of {TARGET_P95_MS:.0f} ms for {args.clients} such clients needs roughly "
         f"≤ {TARGET_P95_MS / 2 * cores / args.clients:.0f} ms of CPU per request, or more "
         "cores (workers, machines).")
+    add("")
+    add("**What made it faster** (the History below has each run): the lists are read from "
+        "the customer rows in memory with sort orders stored in the snapshot and kept "
+        "filter masks (`web/rows.py`), not by SQL `ORDER BY … OFFSET`, so a deep page "
+        "costs what the first does; one customer's history is a slice of a memory-mapped "
+        "Arrow file found by bisection, not a decoded Parquet row group; numbers are "
+        "formatted by Babel-exact compiled formatters (~1 µs, Babel 5–20 µs); "
+        "`--workers` puts both cores to work (one Python process computes on one core), "
+        "with the snapshot mapped once for all of them; uvloop and httptools, and a plain "
+        "ASGI middleware, cut the cost of each request around the route.")
     if load["failures"]:
         add("")
         add("First failures: " + "; ".join(f"`{f[:160]}`" for f in load["failures"][:10]))
@@ -1060,7 +1116,9 @@ def markdown(args: argparse.Namespace, r: dict[str, Any], now: str) -> tuple[str
     add(".venv/bin/python benchmarks/web_load.py --customers 50000 --duration 20  # quick")
     add("```")
     add("")
-    add("Options: `--customers`, `--seed`, `--clients`, `--duration`, `--warmup`, "
+    add("Options: `--customers`, `--seed`, `--clients`, `--workers` (default two per "
+        "core), `--compare-workers` (default 1; 0 skips), `--compare-duration`, "
+        "`--duration`, `--warmup`, "
         "`--train-rows`, `--observation-months`, `--risk-history`, `--memory-limit`, "
         "`--solo-duration`, `--naive-repeat`, `--profile`, `--profile-requests`, "
         "`--build-only`, `--report RAW.json` (rewrite this section from saved results), "
@@ -1092,8 +1150,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--customers", type=int, default=1_000_000)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--clients", type=int, default=20)
-    ap.add_argument("--workers", type=int, default=os.cpu_count() or 1,
-                    help="churnradar serve --workers (default: one per core)")
+    ap.add_argument("--compare-workers", type=int, default=1,
+                    help="also load a server with this many workers (0: skip)")
+    ap.add_argument("--compare-duration", type=float, default=60.0)
+    ap.add_argument("--workers", type=int, default=2 * (os.cpu_count() or 1),
+                    help="churnradar serve --workers (default: two per core, as "
+                         "docs/en/web.md advises)")
     ap.add_argument("--duration", type=float, default=120.0, help="measured seconds")
     ap.add_argument("--warmup", type=float, default=5.0, help="seconds not counted")
     ap.add_argument("--train-rows", type=int, default=300_000,
@@ -1173,7 +1235,7 @@ def main(argv: list[str] | None = None) -> int:
                 "sales_owner": r["users"]["sales_owner"], "clients": 1,
                 "duration": args.solo_duration, "warmup": 2.0, "seed": args.seed + 1,
                 "groups": groups}, work, "solo")
-        rss_idle = server.rss()
+        rss_idle, pss_idle = server.rss(), server.pss()
         cpu0 = server.cpu()
         log(f"load: {args.clients} clients, {args.warmup:.0f} s warm-up + "
             f"{args.duration:.0f} s")
@@ -1184,7 +1246,9 @@ def main(argv: list[str] | None = None) -> int:
             "groups": groups}, work, "load")
         r["server"] = {"cmd": server.cmd, "startup_seconds": server.startup_seconds,
                        "rss_idle_mib": rss_idle, "rss_end_mib": server.rss(),
-                       "hwm_end_mib": server.hwm(), "cpu_seconds": server.cpu() - cpu0}
+                       "hwm_end_mib": server.hwm(), "cpu_seconds": server.cpu() - cpu0,
+                       "pss_idle_mib": pss_idle, "pss_end_mib": server.pss(),
+                       "anon_end_mib": server.anon()}
     finally:
         server.stop()
     if "error" in r["load"]:
@@ -1194,6 +1258,25 @@ def main(argv: list[str] | None = None) -> int:
         log(f"  {name:14s} {g['requests']:6,d} req {g['rps']:6.1f}/s  p50 {g['p50_ms']:7.1f} "
             f"p95 {g['p95_ms']:7.1f} p99 {g['p99_ms']:7.1f} ms  errors {g['errors']}")
     log(f"  all {ld['requests']:,} requests, {ld['rps']:.1f}/s, errors {ld['errors']}")
+    if args.compare_workers and args.compare_workers != args.workers:
+        n = args.compare_workers
+        log(f"compare: the same load on --workers {n}, {args.compare_duration:.0f} s")
+        other = Server(ws, work, free_port(), n)
+        try:
+            cpu0 = other.cpu()
+            r["compare"] = run_child(SCRIPT, "load", {
+                "base_url": other.url, "snapshot": snapshot, "users": users,
+                "sales_owner": r["users"]["sales_owner"], "clients": args.clients,
+                "duration": args.compare_duration, "warmup": args.warmup,
+                "seed": args.seed, "groups": groups}, work, "compare")
+            r["compare"]["workers"] = n
+            r["compare"]["server_cpu_seconds"] = other.cpu() - cpu0
+        finally:
+            other.stop()
+        if "error" not in r["compare"]:
+            worst = max(r["compare"]["groups"].values(), key=lambda g: g["p95_ms"])
+            log(f"  {r['compare']['rps']:.1f}/s, worst p95 {worst['p95_ms']:.0f} ms, "
+                f"errors {r['compare']['errors']}")
     log("naive: pandas per request vs the snapshot")
     r["naive"] = run_child(SCRIPT, "naive", {
         "workspace": str(ws), "snapshot": snapshot, "sales_owner": r["users"]["sales_owner"],
@@ -1210,10 +1293,10 @@ def main(argv: list[str] | None = None) -> int:
     for u in users.values():  # no secrets in the raw results
         u["token"] = "***"
     r["args"], r["now"] = dict(vars(args)), now
-    text, summary = markdown(args, r, now)
-    replace_section(args.out, SECTION, text, summary=summary)
     raw = Path(args.base).resolve() / "web-load" / f"{stamp}.json"
     raw.write_text(json.dumps(r, indent=1, default=str), encoding="utf-8")
+    text, summary = markdown(args, r, now)
+    replace_section(args.out, SECTION, text, summary=summary)
     log(f"wrote section {SECTION} of {args.out}; raw results {raw}")
     for name, req, got, ok in targets(ld):
         log(f"{_verdict(ok).strip('*')}: {name} (required {req}, measured {got})")

@@ -35,9 +35,9 @@ from churnradar.web.lru import LRU
 ORDER_DIR = "order"
 #: filter masks (one byte per customer each) and inverse orders kept per snapshot
 MASKS_KEPT = 256
-MASKS_BUDGET = 256 * 2**20
+MASKS_BUDGET = 128 * 2**20
 #: bytes of selections kept per snapshot (a selection: 4 bytes per listed customer)
-SELECTIONS_BUDGET = 256 * 2**20
+SELECTIONS_BUDGET = 128 * 2**20
 
 
 def order_file(folder: Path, column: str, descending: bool) -> Path:

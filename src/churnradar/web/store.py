@@ -295,8 +295,9 @@ class _History:
         ids, lo, hi = self.ids, 0, self.table.num_rows
         while lo < hi:
             mid = (lo + hi) // 2
-            value = ids[mid].as_py()
-            if value is None or value < customer_id or (right and value == customer_id):
+            value = ids[mid].as_py()  # missing ids sort last (DuckDB's NULLS LAST)
+            if value is not None and (value < customer_id
+                                      or (right and value == customer_id)):
                 lo = mid + 1
             else:
                 hi = mid
