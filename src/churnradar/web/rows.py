@@ -127,7 +127,8 @@ class CustomerRows:
         lo, hi = 0, self.n
         while lo < hi:
             mid = (lo + hi) // 2
-            if ids[int(by_id[mid])].as_py() < customer_id:
+            value = ids[int(by_id[mid])].as_py()  # a missing id sorts last
+            if value is not None and value < customer_id:
                 lo = mid + 1
             else:
                 hi = mid
