@@ -69,7 +69,8 @@ CASES: dict[str, Case] = {
     "misnamed_column_without_mapping": Case(
         "customers", "customers.csv", _u("客户号码,客户名称\nC1,华东\n"),
         SchemaError, ["required column 'customer_id' is missing",
-                      "Suggestion: map it with --map 客户号码=customer_id"]),
+                      "Suggestion: map it with --map 客户号码=customer_id "
+                      "(web import page: 客户号码=customer_id in the column mapping)"]),
     "mapping_to_unknown_column": Case(
         "customers", "customers.csv", _u("客户号码,客户名称\nC1,华东\n"),
         SchemaError, ["'客户号码=cust_no'", "table customers has no column 'cust_no'"],

@@ -32,7 +32,8 @@ def test_builtin_competitors_warn_and_keep_the_loser() -> None:
         ("客户编号", "customer_id", "builtin"), ("客户类型", "segment", "builtin"),
         ("行业", "行业", "extra")]
     assert warnings == ["c.csv: headers '行业' and '客户类型' both look like column 'segment'; "
-                        "used '客户类型' and kept '行业' as an extra column. Use --map to choose"]
+                        "used '客户类型' and kept '行业' as an extra column. Use --map to choose "
+                        "(web import page: the column mapping)"]
 
 
 def test_mapping_source_matches_trimmed_and_case_insensitive() -> None:
@@ -45,7 +46,8 @@ def test_missing_required_suggests_the_likeliest_header() -> None:
         _names(["名称", "客户号码", "开户日期"])
     assert str(info.value) == (
         "c.csv: required column 'customer_id' is missing. Headers found: 名称, 客户号码, "
-        "开户日期. Suggestion: map it with --map 客户号码=customer_id")
+        "开户日期. Suggestion: map it with --map 客户号码=customer_id "
+        "(web import page: 客户号码=customer_id in the column mapping)")
 
 
 def test_settings_with_an_unknown_column_is_an_error() -> None:
