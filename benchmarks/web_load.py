@@ -17,8 +17,9 @@ benchmarks/predict.py runs predict_steps.py, so that its peak memory is its own)
    table and the sorted history files), then opening it as the server does; time and RAM.
 3. **users**: a manager and a sales user owning the most customers, each with an API
    token (``web.accounts``, the functions behind ``churnradar user add|token``).
-4. **server**: ``churnradar serve DIR --host 127.0.0.1 --port P`` with a random
-   ``CHURNRADAR_SECRET_KEY`` (one Uvicorn process, the command's defaults).
+4. **server**: ``churnradar serve DIR --workers W --host 127.0.0.1 --port P`` with a
+   random ``CHURNRADAR_SECRET_KEY`` (``--workers``: two per core unless told); after the
+   load, the same load for ``--compare-duration`` seconds on ``--compare-workers`` (1).
 5. **load**: ``--clients`` threads (httpx) in another process for ``--duration`` seconds
    after a short warm-up; each signs in through the login form (pages) and holds a bearer
    token (API), and picks requests at random from the route groups below (random
