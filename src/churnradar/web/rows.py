@@ -21,7 +21,7 @@ compare values as text (as the filter choices, :meth:`CustomerRows.distinct`, li
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -64,6 +64,23 @@ def write_orders(table: pa.Table, folder: Path, columns: Iterable[str]) -> None:
         for descending in (False, True):
             np.save(order_file(folder, column, descending),
                     sort_order(table, column, descending))
+
+
+def bisect_text(value_at: Callable[[int], str | None], n: int, target: str, *,
+                right: bool = False) -> int:
+    """Where ``target`` goes among ``n`` texts sorted ascending with missing ones last
+    (``value_at(i)``: the i-th): the first index whose text is >= ``target`` (or
+    > ``target`` with ``right``). Python compares text by code point and Arrow sorts it
+    by UTF-8 bytes: the same order."""
+    lo, hi = 0, n
+    while lo < hi:
+        mid = (lo + hi) // 2
+        value = value_at(mid)
+        if value is not None and (value < target or (right and value == target)):
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
 
 
 def _as_text(column: pa.ChunkedArray) -> pa.ChunkedArray:
@@ -120,21 +137,14 @@ class CustomerRows:
         return found
 
     def position(self, customer_id: str) -> int | None:
-        """The row of ``customer_id`` (bisecting the customer_id order), or None.
-        Python compares text by code point, Arrow sorts it by UTF-8 bytes: one order."""
-        by_id = self.order("customer_id")
-        ids = self._ids
-        lo, hi = 0, self.n
-        while lo < hi:
-            mid = (lo + hi) // 2
-            value = ids[int(by_id[mid])].as_py()  # a missing id sorts last
-            if value is not None and value < customer_id:
-                lo = mid + 1
-            else:
-                hi = mid
-        if lo < self.n and ids[int(by_id[lo])].as_py() == customer_id:
-            return int(by_id[lo])
-        return None
+        """The row of ``customer_id`` (bisecting the customer_id order), or None."""
+        by_id, ids = self.order("customer_id"), self._ids
+
+        def id_at(i: int) -> str | None:
+            return ids[int(by_id[i])].as_py()  # type: ignore[no-any-return]
+
+        at = bisect_text(id_at, self.n, customer_id)
+        return int(by_id[at]) if at < self.n and id_at(at) == customer_id else None
 
     def take(self, positions: np.ndarray | list[int]) -> list[dict[str, Any]]:
         """The rows at ``positions`` as plain dicts (Arrow's Python values)."""

@@ -41,7 +41,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from churnradar.fsutil import atomic_write_text
-from churnradar.web.rows import CustomerRows, write_orders
+from churnradar.web.rows import CustomerRows, bisect_text, write_orders
 from churnradar.workspace import Workspace
 
 T = TypeVar("T")
@@ -174,9 +174,9 @@ def build_snapshot(ws: Workspace, src: dict[str, Any] | None = None) -> Path:
                 ") a USING (customer_id)")
             cols.append("a.* EXCLUDE (customer_id)")
         order = "s.risk_rank NULLS LAST, c.customer_id" if "scores" in src else "c.customer_id"
-        con.execute(f"COPY (SELECT {', '.join(cols)} {' '.join(joins)} ORDER BY {order}) "
-                    f"TO {_q(run / 'customers.parquet')} (FORMAT parquet)")
-        table = pq.read_table(run / "customers.parquet").combine_chunks()
+        table = con.sql(f"SELECT {', '.join(cols)} {' '.join(joins)} ORDER BY {order}"
+                        ).to_arrow_table().combine_chunks()
+        pq.write_table(table, run / "customers.parquet")  # to read with any tool
         write_orders(table, run, SORTABLE)
         # the same rows uncompressed (Arrow IPC), mapped by every worker of a server:
         # one copy in the page cache, not one per process
@@ -291,21 +291,14 @@ class _History:
         self.table = pa.ipc.open_file(pa.memory_map(str(path), "r")).read_all()
         self.ids = self.table.column("customer_id")
 
-    def _bisect(self, customer_id: str, *, right: bool) -> int:
-        ids, lo, hi = self.ids, 0, self.table.num_rows
-        while lo < hi:
-            mid = (lo + hi) // 2
-            value = ids[mid].as_py()  # missing ids sort last (DuckDB's NULLS LAST)
-            if value is not None and (value < customer_id
-                                      or (right and value == customer_id)):
-                lo = mid + 1
-            else:
-                hi = mid
-        return lo
-
     def rows(self, customer_id: str) -> pa.Table:
-        first = self._bisect(customer_id, right=False)
-        last = self._bisect(customer_id, right=True) if first < self.table.num_rows else first
+        ids, n = self.ids, self.table.num_rows
+
+        def id_at(i: int) -> str | None:
+            return ids[i].as_py()  # type: ignore[no-any-return]
+
+        first = bisect_text(id_at, n, customer_id)
+        last = bisect_text(id_at, n, customer_id, right=True) if first < n else first
         return self.table.slice(first, last - first)
 
 
